@@ -1,0 +1,1 @@
+"""The ``lexiflow`` command: the composition root above the service, pipelines and models layers."""

@@ -1,0 +1,5 @@
+import sys
+
+from lexiflow.cli import main
+
+sys.exit(main())

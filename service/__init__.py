@@ -1,0 +1,1 @@
+"""lexiflow service: the FastAPI app factory, settings, schemas, routes, errors and metrics."""

@@ -1,0 +1,95 @@
+"""The app factory: ``create_app(settings)`` builds a fully wired FastAPI application.
+
+Models load once, in the lifespan, off the event loop. With ``load_in_background`` (the
+default) the server answers ``/livez`` at once and ``/readyz`` with 503 until loading ends;
+cheap checks (is every model package and folder there?) run first and stop startup with a
+message naming what is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import metadata
+
+from fastapi import FastAPI
+
+from pipelines import LoadPlan, check_plan, load_pipelines
+from service.deps import ServiceState
+from service.errors import install_error_handlers
+from service.metrics import Metrics
+from service.middleware import BodyLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
+from service.routes import health, lemmatize, models, tokenize
+from service.schemas import build_request_models
+from service.settings import Settings
+
+log = logging.getLogger("lexiflow.service")
+
+try:
+    __version__ = metadata.version("lexiflow")
+except metadata.PackageNotFoundError:  # running from a source tree without installing
+    __version__ = "0.0.0+local"
+
+DESCRIPTION = """\
+lexiflow: lemmas, WordPiece tokens and more over one versioned REST API.
+
+Errors are RFC 9457 `application/problem+json` documents with `type`, `title`, `status`,
+`detail`, and, for declared limits, `limit` and `given`.
+"""
+
+
+def _plan(settings: Settings) -> LoadPlan:
+    return LoadPlan(lemmatize_engines=tuple(settings.lemmatize_engines), spacy_model=settings.spacy_model,
+                    tokenizer_path=settings.tokenizer_path)
+
+
+async def _load(state: ServiceState) -> None:
+    try:
+        pipelines = await asyncio.to_thread(load_pipelines, _plan(state.settings))
+    except Exception as exc:  # reported by /readyz and the log; the process stays up for diagnosis
+        state.error = f"{type(exc).__name__}: {exc}"
+        log.exception("loading models failed")
+        return
+    for m in pipelines.describe():
+        state.metrics.model_info.labels(m["task"], m["name"], m["version"]).set(1)
+    state.metrics.load_seconds.set(pipelines.load_seconds)
+    state.pipelines = pipelines
+    log.info("models loaded in %.1f s", pipelines.load_seconds)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    state: ServiceState = app.state.lexiflow
+    await asyncio.to_thread(check_plan, _plan(state.settings))  # fail fast on a missing package or folder
+    task = None
+    if state.settings.load_in_background:
+        task = asyncio.create_task(_load(state))
+    else:
+        await _load(state)
+        if state.error is not None:
+            raise RuntimeError(f"models failed to load: {state.error}")
+    try:
+        yield
+    finally:
+        if task is not None and not task.done():
+            task.cancel()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    metrics = Metrics()
+    request_models = build_request_models(settings.limits)
+    app = FastAPI(title="lexiflow", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.lexiflow = ServiceState(settings=settings, metrics=metrics, request_models=request_models)
+    install_error_handlers(app)
+    app.include_router(health.router())
+    app.include_router(lemmatize.router(request_models))
+    app.include_router(tokenize.router(request_models))
+    app.include_router(models.router())
+    # Added last = outermost: request id, then metrics, then the body cap right before routing.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,14 @@
+"""HTTP routes, one module per resource."""
+
+from service.schemas import ProblemOut
+
+PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemOut"}}}
+PROBLEMS = {
+    status: {"model": ProblemOut, "description": desc, "content": PROBLEM_CONTENT}
+    for status, desc in (
+        (400, "Malformed JSON or request"),
+        (413, "Request body over the byte limit"),
+        (422, "Invalid field, or a declared limit exceeded (see `limit` and `given`)"),
+        (503, "Models still loading (see Retry-After)"),
+    )
+}

@@ -1,0 +1,96 @@
+"""Shared fixtures. The network is blocked: only loopback connections are allowed.
+
+Unit tests build tiny artifacts in-process (a WordPiece vocabulary of a few dozen tokens, a
+blank spaCy pipeline with an in-memory lookup table); a smaller set of tests runs the real
+shipped models end to end.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address) -> None:  # noqa: ANN001
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        try:
+            ok = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            ok = False
+        if not ok:
+            raise OSError(f"tests may not reach the network: connection to {address!r} blocked")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _block_network():
+    socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+TINY_VOCAB = [
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+    "the", "kid", "##s", "play", "##ing", "##ed", "who", "was", "is", "a", "b", "c", "x", "y", "z",
+    ".", ",", "?", "!", "'", "un", "##believ", "##able", "re", "##play", "bank", "river", "money",
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer():
+    from pipelines import WordPieceTokenizer
+
+    return WordPieceTokenizer.from_vocab(TINY_VOCAB, name="tiny", version="test", model_max_length=32)
+
+
+@pytest.fixture(scope="session")
+def tiny_lemmatizer():
+    """A blank English pipeline with a lookup table made here, not the shipped model."""
+    import spacy
+    from spacy.lookups import Lookups
+
+    from pipelines import Lemmatizer
+
+    nlp = spacy.blank("en")
+    lookups = Lookups()
+    lookups.add_table("lemma_lookup", {"mice": "mouse", "ran": "run", "geese": "goose", "were": "be"})
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"}).initialize(lookups=lookups)
+    nlp.add_pipe("sentencizer")
+    return Lemmatizer(nlp, engine="lookup", model="tiny-lookup", version="test")
+
+
+@pytest.fixture(scope="session")
+def real_pipelines():
+    """The shipped models: en_core_web_sm (rule), spacy-lookups-data (lookup), BERT uncased vocab."""
+    from pipelines import LoadPlan, load_pipelines
+
+    return load_pipelines(LoadPlan())
+
+
+@pytest.fixture(scope="session")
+def client():
+    """The real app with the real shipped models, through real HTTP semantics (ASGI)."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.settings import Settings
+
+    app = create_app(Settings(load_in_background=False))
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
