@@ -2,7 +2,8 @@
 
 ``serve`` runs the API with uvicorn (settings come from ``LEXIFLOW_*`` environment variables;
 the flags here override host, port, workers and log level). ``train`` and ``eval`` hand their
-arguments to the training modules in ``models/``.
+arguments to the training and evaluation modules (``models/``, ``pipelines/``); see
+``lexiflow train TASK --help``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import os
 import sys
 from collections.abc import Sequence
 
-TASKS = {
-    # task: (module, train entry, eval entry)
+TASKS: dict[str, tuple[str, str | None, str | None]] = {
+    # task: (module, train entry, eval entry); None where the task has no such step
     "classifier": ("models.train_classifier", "main", "eval_main"),
     "seq2seq": ("models.train_seq2seq", "main", "eval_main"),
+    "word2vec": ("pipelines.embeddings.word2vec", "main", "eval_main"),
+    "senses": ("pipelines.eval_senses", None, "eval_main"),
 }
 
 
@@ -52,7 +55,7 @@ def _dispatch(kind: str, args: argparse.Namespace, rest: list[str]) -> int:
     except ImportError as exc:
         print(f"lexiflow: {args.task} {kind} is not available in this build ({exc})", file=sys.stderr)
         return 2
-    entry = getattr(module, train_entry if kind == "train" else eval_entry)
+    entry = getattr(module, train_entry if kind == "train" else eval_entry)  # type: ignore[arg-type]
     return int(entry(rest) or 0)
 
 
@@ -70,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     for kind in ("train", "eval"):
         p = sub.add_parser(kind, help=f"{kind} a model (options after the task: `lexiflow {kind} TASK --help`)",
                            add_help=True)
-        p.add_argument("task", choices=sorted(TASKS))
+        index = 1 if kind == "train" else 2
+        p.add_argument("task", choices=sorted(t for t, spec in TASKS.items() if spec[index] is not None))
         p.set_defaults(func=lambda a, rest, kind=kind: _dispatch(kind, a, rest))
     return parser
 

@@ -16,12 +16,13 @@ from importlib import metadata
 
 from fastapi import FastAPI
 
-from pipelines import LoadPlan, check_plan, load_pipelines
+from pipelines import LoadPlan, Pipelines, check_plan, load_pipelines
+from service.batching import Batcher, BatcherMetrics
 from service.deps import ServiceState
 from service.errors import install_error_handlers
 from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
-from service.routes import health, lemmatize, models, tokenize
+from service.routes import embeddings, health, lemmatize, models, senses, tokenize
 from service.schemas import build_request_models
 from service.settings import Settings
 
@@ -41,8 +42,25 @@ Errors are RFC 9457 `application/problem+json` documents with `type`, `title`, `
 
 
 def _plan(settings: Settings) -> LoadPlan:
+    calibration = settings.senses_calibration or settings.artifacts_dir / "senses" / "calibration.json"
     return LoadPlan(lemmatize_engines=tuple(settings.lemmatize_engines), spacy_model=settings.spacy_model,
-                    tokenizer_path=settings.tokenizer_path)
+                    tokenizer_path=settings.tokenizer_path, tasks=tuple(settings.tasks),
+                    encoder_path=settings.encoder_path, static_models=dict(settings.static_models),
+                    cache_dir=settings.cache_dir, calibration=calibration, torch_threads=settings.effective_torch_threads)
+
+
+def _batcher(state: ServiceState, pipelines: Pipelines) -> Batcher | None:
+    if pipelines.encoder is None:
+        return None
+    s = state.settings
+    batcher = Batcher(pipelines.encoder.forward, name="encoder", cost=lambda e: e.length,
+                      max_batch_cost=s.batch_max_tokens, max_wait_s=s.batch_max_wait_ms / 1000,
+                      max_queue=s.batch_queue_max, timeout_s=s.request_timeout_s, enabled=s.batching,
+                      metrics=state.batch_metrics)
+    batcher.start()
+    if pipelines.senses is not None:
+        pipelines.senses.forward = batcher.submit
+    return batcher
 
 
 async def _load(state: ServiceState) -> None:
@@ -55,6 +73,7 @@ async def _load(state: ServiceState) -> None:
     for m in pipelines.describe():
         state.metrics.model_info.labels(m["task"], m["name"], m["version"]).set(1)
     state.metrics.load_seconds.set(pipelines.load_seconds)
+    state.batcher = _batcher(state, pipelines)
     state.pipelines = pipelines
     log.info("models loaded in %.1f s", pipelines.load_seconds)
 
@@ -75,6 +94,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if task is not None and not task.done():
             task.cancel()
+        if state.batcher is not None:
+            await asyncio.to_thread(state.batcher.stop)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -82,11 +103,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = Metrics()
     request_models = build_request_models(settings.limits)
     app = FastAPI(title="lexiflow", version=__version__, description=DESCRIPTION, lifespan=lifespan)
-    app.state.lexiflow = ServiceState(settings=settings, metrics=metrics, request_models=request_models)
+    app.state.lexiflow = ServiceState(settings=settings, metrics=metrics, request_models=request_models,
+                                      batch_metrics=BatcherMetrics(metrics.registry))
     install_error_handlers(app)
     app.include_router(health.router())
     app.include_router(lemmatize.router(request_models))
     app.include_router(tokenize.router(request_models))
+    app.include_router(embeddings.router(request_models))
+    app.include_router(senses.router(request_models))
     app.include_router(models.router())
     # Added last = outermost: request id, then metrics, then the body cap right before routing.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from pipelines import Pipelines
+from service.batching import Batcher, BatcherMetrics
 from service.errors import Problem
 from service.metrics import Metrics
 from service.schemas import RequestModels
@@ -20,7 +21,9 @@ class ServiceState:
     settings: Settings
     metrics: Metrics
     request_models: RequestModels
+    batch_metrics: BatcherMetrics | None = None
     pipelines: Pipelines | None = None
+    batcher: Batcher | None = None
     error: str | None = None
     started: float = field(default_factory=time.monotonic)
 
@@ -50,3 +53,15 @@ def get_metrics(state: StateDep) -> Metrics:
 
 
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+
+
+def get_encoder_forward(state: StateDep, pipelines: PipelinesDep):  # noqa: ANN201 - a callable
+    """The encoder's forward pass, through the dynamic batcher when it is on."""
+    if pipelines.encoder is None:
+        raise Problem(404, "not-loaded", "the contextual encoder is not loaded in this service (LEXIFLOW_TASKS)")
+    if state.batcher is not None:
+        return state.batcher.submit
+    return pipelines.encoder.forward
+
+
+ForwardDep = Annotated[object, Depends(get_encoder_forward)]

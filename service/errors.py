@@ -118,6 +118,8 @@ def _clean(value: Any) -> Any:
         return value
     if isinstance(value, str):
         return value if len(value) <= 200 else value[:200] + "…"
+    if isinstance(value, (list, tuple)) and len(value) <= 50:
+        return [_clean(v) for v in value]
     return str(value)[:200]
 
 

@@ -39,13 +39,13 @@ def _one_or_many(value: Any) -> str:
     return "many" if isinstance(value, list) else "one"
 
 
-def _total_chars(value: str | list[str] | None) -> int:
-    if value is None:
-        return 0
-    return len(value) if isinstance(value, str) else sum(len(v) for v in value)
+def _total_chars(value: Any) -> int:
+    if isinstance(value, list):
+        return sum(_total_chars(v) for v in value)
+    return len(value) if isinstance(value, str) else 0
 
 
-def _check_total(limits: Limits, *values: str | list[str] | None) -> None:
+def _check_total(limits: Limits, *values: Any) -> None:
     total = sum(_total_chars(v) for v in values)
     if total > limits.max_total_chars:
         raise PydanticCustomError(
@@ -56,10 +56,24 @@ def _check_total(limits: Limits, *values: str | list[str] | None) -> None:
         )
 
 
+def _check_pair(text: str | list[str], pair: str | list[str] | None) -> None:
+    if pair is None:
+        return
+    if isinstance(text, str) != isinstance(pair, str):
+        raise PydanticCustomError("pair_shape", "text and text_pair must both be a text or both be lists")
+    if isinstance(text, list) and len(text) != len(pair):
+        raise PydanticCustomError("pair_length", "text has {limit} items but text_pair has {given}",
+                                  {"limit": len(text), "given": len(pair)})
+
+
 @dataclass(frozen=True)
 class RequestModels:
     LemmatizeRequest: type[BaseModel]
     TokenizeRequest: type[BaseModel]
+    EmbeddingsRequest: type[BaseModel]
+    ContextualRequest: type[BaseModel]
+    StaticRequest: type[BaseModel]
+    SensesRequest: type[BaseModel]
 
 
 def build_request_models(limits: Limits) -> RequestModels:
@@ -126,18 +140,113 @@ def build_request_models(limits: Limits) -> RequestModels:
 
         @model_validator(mode="after")
         def _pairs(self) -> TokenizeRequest:
-            if self.text_pair is not None:
-                if isinstance(self.text, str) != isinstance(self.text_pair, str):
-                    raise PydanticCustomError(
-                        "pair_shape", "text and text_pair must both be a text or both be lists")
-                if isinstance(self.text, list) and len(self.text) != len(self.text_pair):
-                    raise PydanticCustomError(
-                        "pair_length", "text has {limit} items but text_pair has {given}",
-                        {"limit": len(self.text), "given": len(self.text_pair)})
+            _check_pair(self.text, self.text_pair)
             _check_total(limits, self.text, self.text_pair)
             return self
 
-    return RequestModels(LemmatizeRequest=LemmatizeRequest, TokenizeRequest=TokenizeRequest)
+    class EmbeddingsRequest(BaseModel):
+        __doc__ = f"OpenAI-compatible sentence embeddings (mean pooling, L2-normalised). {limit_note}"
+        model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+            {"input": ["The bank raised interest rates.", "We sat on the river bank."]},
+            {"input": "one sentence", "encoding_format": "base64"},
+        ]})
+
+        input: TextInput = Field(description="one text or a list of texts")
+        model: str | None = Field(None, description="the loaded encoder's name (optional; there is one)")
+        encoding_format: Literal["float", "base64"] = "float"
+        dimensions: int | None = Field(None, ge=1, description="must equal the encoder's size if given")
+        user: str | None = Field(None, max_length=256, description="accepted for compatibility; not stored")
+        truncate: bool = Field(False, description="cut over-long texts to the model's length instead of 422")
+
+        @model_validator(mode="after")
+        def _total(self) -> EmbeddingsRequest:
+            _check_total(limits, self.input)
+            return self
+
+    class ContextualRequest(BaseModel):
+        __doc__ = f"Contextual vectors from the encoder, per token, per word or pooled. {limit_note}"
+        model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+            {"text": "I sat on the bank.", "pooling": "none", "granularity": "words", "layer": -1},
+            {"text": "The bank raised rates.", "text_pair": "Rates rose.", "pooling": "mean", "mean_last": 4},
+        ]})
+
+        text: TextInput
+        text_pair: TextInput | None = None
+        layer: int = Field(-1, ge=-64, le=64, description="0 = embedding layer, 1..L = transformer layers, "
+                                                           "negative counts from the top (-1 = last)")
+        mean_last: int | None = Field(None, ge=1, le=64, description="average the last k layers instead")
+        pooling: Literal["mean", "cls", "none"] = Field(
+            "mean", description="mean over the attention mask, the [CLS] vector, or none (one vector per token/word)")
+        granularity: Literal["tokens", "words"] = Field(
+            "tokens", description="with pooling none: per wordpiece, or per word (mean of its wordpieces)")
+        normalize: bool = Field(False, description="L2-normalise every returned vector")
+        encoding_format: Literal["float", "base64"] = Field(
+            "float", description="base64: little-endian float32 bytes, for large outputs")
+        max_length: int | None = Field(None, ge=1, le=MODEL_MAX_LENGTH)
+        truncation: Literal["none", "longest_first", "only_first", "only_second"] = "none"
+
+        @model_validator(mode="after")
+        def _pairs(self) -> ContextualRequest:
+            _check_pair(self.text, self.text_pair)
+            _check_total(limits, self.text, self.text_pair)
+            return self
+
+    Word = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(check_text)]
+
+    class StaticRequest(BaseModel):
+        __doc__ = "Static word vectors (GloVe / word2vec): one vector per word, whatever the context."
+        model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+            {"words": ["bank", "river", "money"], "neighbours": 5},
+            {"text": "The bank by the river.", "model": "glove-6b-50d"},
+        ]})
+
+        words: Annotated[list[Word], Field(min_length=1, max_length=limits.max_items)] | None = None
+        text: Text | None = Field(None, description="split into words with spaCy (punctuation and spaces dropped)")
+        model: str | None = Field(None, description="a loaded static model; default: the first configured")
+        neighbours: int = Field(0, ge=0, le=50, description="nearest neighbours to return per word")
+        include_vectors: bool = True
+        encoding_format: Literal["float", "base64"] = "float"
+
+        @model_validator(mode="after")
+        def _one_source(self) -> StaticRequest:
+            if (self.words is None) == (self.text is None):
+                raise PydanticCustomError("one_of", "give exactly one of `words` or `text`")
+            return self
+
+    max_sentences = min(limits.max_items, 64)
+    Sentences = Annotated[list[Text], Field(min_length=2, max_length=max_sentences)]
+
+    class SensesRequest(BaseModel):
+        __doc__ = ("Does a word mean the same thing in these sentences? Static vs contextual similarity, "
+                   f"senses found in the data, a verdict with its confidence. {limit_note}")
+        model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+            {"target": "bank", "sentences": ["I deposited the cheque at the bank.",
+                                             "We had a picnic on the bank of the river.",
+                                             "The bank raised its interest rates.",
+                                             "Reeds grew along the muddy banks."]},
+            {"target": "bank", "sentences": ["She works at the bank.", "They fished from the bank."],
+             "examples": {"finance": ["The bank approved the loan."], "river": ["The river overflowed its bank."]}},
+        ]})
+
+        target: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(check_text)] = Field(
+            description="one word; found in each sentence by surface form or lemma (case-insensitive)")
+        sentences: Sentences = Field(description=f"2 to {max_sentences} sentences, each containing the target")
+        examples: Annotated[dict[Annotated[str, Field(min_length=1, max_length=100)],
+                                 Annotated[list[Text], Field(min_length=1, max_length=16)]],
+                            Field(min_length=1, max_length=16)] | None = Field(
+            None, description="labelled example sentences per sense; each sentence then gets the nearest label")
+        static_model: str | None = None
+        neighbours: int = Field(10, ge=0, le=50)
+
+        @model_validator(mode="after")
+        def _total(self) -> SensesRequest:
+            extra = [s for group in (self.examples or {}).values() for s in group]
+            _check_total(limits, self.sentences, extra)
+            return self
+
+    return RequestModels(LemmatizeRequest=LemmatizeRequest, TokenizeRequest=TokenizeRequest,
+                         EmbeddingsRequest=EmbeddingsRequest, ContextualRequest=ContextualRequest,
+                         StaticRequest=StaticRequest, SensesRequest=SensesRequest)
 
 
 # ----- responses ---------------------------------------------------------------------------------
@@ -262,3 +371,133 @@ class ProblemOut(BaseModel):
     limit: Any | None = Field(None, description="the limit that was exceeded")
     given: Any | None = Field(None, description="the value the request gave")
     errors: list[ProblemError] | None = None
+
+
+# ----- embeddings -------------------------------------------------------------------------------------
+Vector = list[float] | str  # floats, or base64 little-endian float32
+
+
+class EmbeddingItem(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: Vector
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingsResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[EmbeddingItem]
+    model: str
+    usage: Usage
+
+
+class ContextualVector(BaseModel):
+    index: int = Field(description="token position, or word index within its sequence")
+    text: str
+    sequence: int | None = Field(description="0 = text, 1 = text_pair, null = special token")
+    start: int
+    end: int
+    wordpieces: list[int] = Field(description="positions of the wordpieces averaged into this vector")
+    vector: Vector
+
+
+class ContextualResult(BaseModel):
+    tokens: list[str]
+    length: int
+    num_truncated: int
+    truncated: list[CutTokenOut]
+    pooled: Vector | None = Field(None, description="with pooling mean or cls")
+    vectors: list[ContextualVector] | None = Field(None, description="with pooling none")
+
+
+class ContextualResponse(BaseModel):
+    model: str
+    layer: str
+    pooling: str
+    granularity: str | None
+    dimensions: int
+    encoding_format: str
+    results: list[ContextualResult]
+
+
+class Neighbour(BaseModel):
+    word: str
+    similarity: float
+
+
+class StaticWordOut(BaseModel):
+    word: str
+    key: str | None = Field(description="the vocabulary entry used (e.g. lowercased), null when OOV")
+    found: bool
+    vector: Vector | None = None
+    wordpieces: list[str] | None = Field(None, description="for an OOV word: its WordPiece split, for comparison")
+    neighbours: list[Neighbour] | None = None
+
+
+class StaticResponse(BaseModel):
+    model: str
+    dimensions: int
+    vocab_size: int
+    words: list[StaticWordOut]
+    oov: list[str] = Field(description="words without a vector (never a silent zero)")
+
+
+# ----- senses -------------------------------------------------------------------------------------------
+class OccurrenceOut(BaseModel):
+    sentence: int
+    text: str
+    start: int
+    end: int
+    lemma: str
+    pos: str | None
+    count: int = Field(description="how often the target occurs in the sentence (the first is compared)")
+
+
+class StaticSensesOut(BaseModel):
+    model: str
+    words: list[str]
+    found: list[bool]
+    similarity: list[list[float | None]]
+    all_ones: bool
+    neighbours: list[Neighbour]
+    note: str
+
+
+class SenseOut(BaseModel):
+    id: int
+    sentences: list[int]
+    label: str | None
+
+
+class AssignmentOut(BaseModel):
+    sentence: int
+    label: str
+    score: float
+    scores: dict[str, float]
+
+
+class LayerOut(BaseModel):
+    layer: int = Field(description="0 = embedding layer")
+    separation: float | None = Field(description="mean cosine within groups minus mean cosine between groups")
+
+
+class SensesResponse(BaseModel):
+    target: str
+    lemma: str
+    verdict: str
+    num_senses: int
+    confidence: float = Field(description="mean probability, over sentence pairs, that the calibrated model "
+                                          "agrees with the grouping")
+    senses: list[SenseOut]
+    occurrences: list[OccurrenceOut]
+    static: StaticSensesOut | None
+    contextual: dict[str, Any] = Field(description="encoder, layer, similarity matrix, p(same) matrix, threshold")
+    layers: list[LayerOut]
+    grouping: str
+    projection: dict[str, Any] = Field(description="2-D PCA of the occurrences (and examples), for plotting")
+    assignments: list[AssignmentOut] | None = None
+    example_occurrences: list[OccurrenceOut] | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 from typing import Literal
 
@@ -9,6 +11,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LemmaEngine = Literal["rule", "lookup"]
+Task = Literal["lemmatize", "tokenize", "embeddings", "senses"]
+TASKS: tuple[str, ...] = ("lemmatize", "tokenize", "embeddings", "senses")
 
 
 class Limits(BaseSettings):
@@ -36,19 +40,59 @@ class Settings(BaseSettings):
     tokenizer_path: Path | None = Field(
         None, description="a Hugging Face BERT tokenizer folder; default: the shipped MiniLM (BERT uncased) vocab"
     )
+    encoder_path: Path | None = Field(
+        None, description="a local Hugging Face BERT model folder; default: the shipped all-MiniLM-L6-v2")
+    static_models: dict[str, str] = Field(
+        default_factory=lambda: {"glove-6b-50d": "glove-6b-50d"},
+        description="name -> source: 'glove-6b-50d' (shipped), a word2vec .bin/.txt, a GloVe .txt, a gensim .kv "
+                    "or a lexiflow word2vec artifact folder; the first is the default")
+    cache_dir: Path = Field(Path.home() / ".cache" / "lexiflow",
+                            description="where converted vectors are kept (written once, then memory-mapped)")
+    artifacts_dir: Path = Field(Path(__file__).resolve().parent.parent / "artifacts",
+                                description="trained models shipped with lexiflow")
+    senses_calibration: Path | None = Field(
+        None, description="sense-verdict calibration; default: <artifacts_dir>/senses/calibration.json")
+    tasks: list[Task] = Field(default_factory=lambda: list(TASKS), min_length=1,
+                              description="which capabilities to load")
+    batching: bool = Field(True, description="gather concurrent encoder requests into batches")
+    batch_max_tokens: int = Field(8192, ge=64, description="padded tokens per encoder batch")
+    batch_max_wait_ms: float = Field(5.0, ge=0, le=1000, description="how long a batch waits for more requests")
+    batch_queue_max: int = Field(512, ge=1, description="sequences waiting for the encoder before 429")
+    request_timeout_s: float = Field(30.0, gt=0, description="longest a request waits for the encoder (504)")
     load_in_background: bool = Field(
         True, description="answer /livez at once and /readyz 503 until models are loaded"
     )
-    torch_threads: int = Field(1, ge=1, le=64, description="torch intra-op threads per worker process")
+    torch_threads: int | None = Field(
+        None, ge=1, le=64,
+        description="torch intra-op threads per worker process; default: the CPU cores divided among the workers")
 
     limits: Limits = Field(default_factory=Limits)
+
+    @property
+    def effective_torch_threads(self) -> int:
+        """Threads per worker: the configured value, or the usable cores shared out so that
+        N workers x threads never oversubscribes the machine (at least 1)."""
+        if self.torch_threads is not None:
+            return self.torch_threads
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            cores = os.cpu_count() or 1
+        return max(1, cores // self.workers)
 
     @field_validator("lemmatize_engines")
     @classmethod
     def _unique(cls, v: list[str]) -> list[str]:
         return list(dict.fromkeys(v))
 
-    @field_validator("tokenizer_path")
+    @field_validator("static_models")
+    @classmethod
+    def _some_static(cls, v: dict[str, str]) -> dict[str, str]:
+        if not v:
+            raise ValueError("give at least one static model (LEXIFLOW_STATIC_MODELS)")
+        return v
+
+    @field_validator("tokenizer_path", "encoder_path")
     @classmethod
     def _exists(cls, v: Path | None) -> Path | None:
         if v is not None and not v.is_dir():

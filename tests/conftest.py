@@ -78,6 +78,11 @@ def real_pipelines():
 
 
 @pytest.fixture(scope="session")
+def real_encoder(real_pipelines):
+    return real_pipelines.encoder
+
+
+@pytest.fixture(scope="session")
 def client():
     """The real app with the real shipped models, through real HTTP semantics (ASGI)."""
     from fastapi.testclient import TestClient

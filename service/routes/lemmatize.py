@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from pipelines import LemmatizedText
 from service.deps import MetricsDep, PipelinesDep
+from service.responses import FastJSONResponse
 from service.routes import PROBLEMS
 from service.schemas import LemmatizeResponse, RequestModels
 
@@ -24,9 +25,9 @@ def router(models: RequestModels) -> APIRouter:
     r = APIRouter(prefix="/v1", tags=["lemmatize"])
     LemmatizeRequest = models.LemmatizeRequest
 
-    @r.post("/lemmatize", response_model=LemmatizeResponse, responses=PROBLEMS,
+    @r.post("/lemmatize", response_model=LemmatizeResponse, response_class=FastJSONResponse, responses=PROBLEMS,
             summary="Lemmas, POS tags, offsets and sentences for one text or a batch")
-    def lemmatize(body: LemmatizeRequest, pipelines: PipelinesDep, metrics: MetricsDep) -> dict[str, Any]:
+    def lemmatize(body: LemmatizeRequest, pipelines: PipelinesDep, metrics: MetricsDep) -> FastJSONResponse:
         """POS-aware lemmas (`rule`, the default) or table lookups (`lookup`).
 
         A batch goes through spaCy's `nlp.pipe`; each result equals lemmatizing that text alone.
@@ -36,12 +37,12 @@ def router(models: RequestModels) -> APIRouter:
         docs = lemmatizer.lemmatize(texts)
         metrics.items.labels("lemmatize").inc(len(texts))
         info = lemmatizer.info()
-        return {
+        return FastJSONResponse({
             "engine": lemmatizer.engine,
             "model": info["model"],
             "model_version": info["version"],
             "spacy_version": info["spacy"],
             "results": [_result(d) for d in docs],
-        }
+        })
 
     return r

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from pipelines import Encoded
 from service.deps import MetricsDep, PipelinesDep
 from service.errors import Problem
+from service.responses import FastJSONResponse
 from service.routes import PROBLEMS
 from service.schemas import RequestModels, TokenizeResponse
 
@@ -39,9 +40,9 @@ def router(models: RequestModels) -> APIRouter:
     r = APIRouter(prefix="/v1", tags=["tokenize"])
     TokenizeRequest = models.TokenizeRequest
 
-    @r.post("/tokenize", response_model=TokenizeResponse, responses=PROBLEMS,
+    @r.post("/tokenize", response_model=TokenizeResponse, response_class=FastJSONResponse, responses=PROBLEMS,
             summary="WordPiece ids, segment ids, positions, masks, offsets and word alignment")
-    def tokenize(body: TokenizeRequest, pipelines: PipelinesDep, metrics: MetricsDep) -> dict[str, Any]:
+    def tokenize(body: TokenizeRequest, pipelines: PipelinesDep, metrics: MetricsDep) -> FastJSONResponse:
         """BERT uncased WordPiece tokenization of a text, a pair, or a batch of either.
 
         Truncation is explicit: with `truncation: none` (the default) an input over `max_length`
@@ -65,7 +66,7 @@ def router(models: RequestModels) -> APIRouter:
             truncation=body.truncation, truncation_side=body.truncation_side, padding=body.padding,
             pad_to_multiple_of=body.pad_to_multiple_of, split_special_tokens=body.split_special_tokens, words=words)
         metrics.items.labels("tokenize").inc(len(texts))
-        return {
+        return FastJSONResponse({
             "model": tokenizer.name,
             "model_version": tokenizer.version,
             "vocab_size": tokenizer.vocab_size,
@@ -73,6 +74,6 @@ def router(models: RequestModels) -> APIRouter:
             "truncation": body.truncation,
             "padding": body.padding,
             "results": [_result(e) for e in encoded],
-        }
+        })
 
     return r

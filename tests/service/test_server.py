@@ -53,13 +53,15 @@ def test_every_endpoint_over_real_http(server):
     with httpx.Client(base_url=base, timeout=30) as http:
         assert http.get("/livez").json() == {"status": "ok"}
         models = http.get("/readyz").json()["models"]
-        assert {m["task"] for m in models} == {"lemmatize", "tokenize"}
+        assert {"lemmatize", "tokenize", "embeddings", "senses"} <= {m["task"] for m in models}
         lem = http.post("/v1/lemmatize", json={"text": ["The mice ran.", "She was singing."]},
                         headers={"X-Request-ID": "smoke-1"})
         assert lem.status_code == 200 and lem.headers["x-request-id"] == "smoke-1"
         assert [t["lemma"] for t in lem.json()["results"][0]["tokens"]] == ["the", "mouse", "run", "."]
         tok = http.post("/v1/tokenize", json={"text": "Hello there", "text_pair": "General Kenobi"})
         assert tok.json()["results"][0]["token_type_ids"] == [0, 0, 0, 0, 1, 1, 1, 1, 1]
+        emb = http.post("/v1/embeddings", json={"input": ["one", "two"]})
+        assert emb.status_code == 200 and len(emb.json()["data"]) == 2
         bad = http.post("/v1/tokenize", content=b'{"text": ', headers={"content-type": "application/json"})
         assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
         huge = http.post("/v1/lemmatize", content=b"x" * (3 * 1024 * 1024),

@@ -1,0 +1,118 @@
+"""The dynamic batcher with real threads and a real batch function (no model needed)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from service.batching import Batcher
+from service.errors import Problem
+
+
+class Recorder:
+    def __init__(self, delay: float = 0.0) -> None:
+        self.batches: list[list[int]] = []
+        self.delay = delay
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def __call__(self, items: list[int]) -> list[int]:
+        self.gate.wait(10)
+        if any(i < 0 for i in items):
+            raise ValueError("negative item")
+        self.batches.append(list(items))
+        time.sleep(self.delay)
+        return [i * 10 for i in items]
+
+
+def test_concurrent_requests_are_gathered_into_batches():
+    fn = Recorder(delay=0.02)
+    b = Batcher(fn, name="t", max_wait_s=0.05, max_batch_cost=64)
+    b.start()
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(lambda i: b.submit([i, i + 100]), range(16)))
+    finally:
+        b.stop()
+    assert results == [[i * 10, (i + 100) * 10] for i in range(16)]
+    assert sum(len(x) for x in fn.batches) == 32
+    assert max(len(x) for x in fn.batches) > 2  # several requests shared a forward pass
+    assert len(fn.batches) < 16
+
+
+def test_batch_cost_is_bounded():
+    fn = Recorder(delay=0.01)
+    b = Batcher(fn, name="t", cost=lambda i: i, max_batch_cost=10, max_wait_s=0.05)
+    b.start()
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda i: b.submit([4]), range(8)))
+    finally:
+        b.stop()
+    assert all(sum(batch) <= 10 for batch in fn.batches)
+
+
+def test_full_queue_answers_429_with_retry_after():
+    fn = Recorder()
+    fn.gate.clear()  # the model is stuck: nothing drains
+    b = Batcher(fn, name="t", max_queue=4, max_wait_s=0.0)
+    b.start()
+    pool = ThreadPoolExecutor(4)
+    try:
+        waiting = [pool.submit(b.submit, [1, 2]) for _ in range(3)]  # 1 job taken, 4 items queued
+        deadline = time.monotonic() + 5
+        while b._pending < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with pytest.raises(Problem) as info:
+            b.submit([3])
+        assert info.value.status == 429 and int(info.value.headers["Retry-After"]) >= 1
+        assert info.value.fields["limit"] == 4
+    finally:
+        fn.gate.set()
+        for w in waiting:
+            w.result(10)
+        pool.shutdown()
+        b.stop()
+
+
+def test_timeout_answers_504():
+    fn = Recorder()
+    fn.gate.clear()
+    b = Batcher(fn, name="t", timeout_s=0.2)
+    b.start()
+    try:
+        with pytest.raises(Problem) as info:
+            b.submit([1])
+        assert info.value.status == 504
+    finally:
+        fn.gate.set()
+        b.stop()
+
+
+def test_a_failing_request_does_not_fail_its_batch_mates():
+    fn = Recorder(delay=0.02)
+    b = Batcher(fn, name="t", max_wait_s=0.05)
+    b.start()
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            futures = [pool.submit(b.submit, [i]) for i in (1, 2, -1, 3, 4, 5)]
+            outcomes = []
+            for f in futures:
+                try:
+                    outcomes.append(f.result(10))
+                except ValueError:
+                    outcomes.append("error")
+    finally:
+        b.stop()
+    assert outcomes == [[10], [20], "error", [30], [40], [50]]
+
+
+def test_disabled_batcher_runs_each_request_alone():
+    fn = Recorder()
+    b = Batcher(fn, name="t", enabled=False)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: b.submit([i]), range(8)))
+    assert sorted(len(x) for x in fn.batches) == [1] * 8
