@@ -3,12 +3,33 @@
 The only layer that reads artifact folders and model packages. Imports no FastAPI.
 """
 
+from pipelines.embeddings.contextual import (
+    POOLINGS,
+    ContextualEncoder,
+    LayerChoice,
+    TokenStates,
+    WordVector,
+    cosine_matrix,
+    encode_base64,
+)
 from pipelines.errors import InputError, NotFound, PipelineError, ResourceError
 from pipelines.lemmatize import ENGINES, LemmaToken, LemmatizedText, Lemmatizer, Sentence, WordSpan
-from pipelines.loading import LoadPlan, Pipelines, check_plan, load_pipelines
+from pipelines.loading import ALL_TASKS, LoadPlan, Pipelines, check_plan, load_pipelines
+from pipelines.senses import Calibration, SenseComparer, SenseComparison
 from pipelines.wordpiece import PADDINGS, TRUNCATIONS, CutToken, Encoded, UnknownSpan, WordAlignment, WordPieceTokenizer
 
 __all__ = [
+    "ALL_TASKS",
+    "POOLINGS",
+    "Calibration",
+    "ContextualEncoder",
+    "LayerChoice",
+    "SenseComparer",
+    "SenseComparison",
+    "TokenStates",
+    "WordVector",
+    "cosine_matrix",
+    "encode_base64",
     "ENGINES",
     "PADDINGS",
     "TRUNCATIONS",

