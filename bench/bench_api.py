@@ -420,7 +420,47 @@ def measure(args: argparse.Namespace, client: httpx.Client, lemmatizer: Lemmatiz
                        for s in tok_sides)
     results.append((f"tokenize pairs seq/s (batch {size}), raw tokenizers", raw_s.rate, api_s.rate, detail))
     results.append((f"tokenize pairs seq/s (batch {size}), pipeline", pipe_s.rate, api_s.rate, detail))
+
+    # --- classify: the shipped CNN in-process vs POST /v1/classify (labels, probabilities and evidence)
+    classifier = load_classifier()
+    if classifier is not None:
+        cls_bodies = {}
+
+        def cls_body(k: int) -> bytes:
+            key = (k * 13) % len(SENTENCES)
+            if key not in cls_bodies:
+                cls_bodies[key] = json.dumps({"text": text_batch(k, size), "top_k": 5}).encode()
+            return cls_bodies[key]
+
+        api_labels = [r["label"] for r in post("/v1/classify", cls_body(0)).json()["results"]]
+        if api_labels != [c.label for c in classifier.classify(text_batch(0, size), top_k=5)]:
+            raise RuntimeError("the API's labels differ from the in-process classifier's: not the same work")
+        cls_sides = [Side("in-process", lambda k: classifier.classify(text_batch(k, size), top_k=5), lambda k: size),
+                     Side("API", lambda k: post("/v1/classify", cls_body(k)), lambda k: size)]
+        for side in cls_sides:
+            for k in range(args.warmup):
+                side.call(k)
+        run_interleaved(cls_sides, args.requests, args.budget)
+        inp, api = cls_sides
+        results.append((f"classify sentences/s (batch {size}, {classifier.name}, evidence top 5)", inp.rate, api.rate,
+                        f"in-process {inp.requests} batches in {inp.seconds:.1f} s; API {api.requests} requests in "
+                        f"{api.seconds:.1f} s"))
     return results
+
+
+def load_classifier():  # noqa: ANN201 - a TextClassifier or None
+    """The default shipped classifier, loaded with the torch threads the service would use."""
+    from pipelines import TextClassifier, discover_artifacts
+    from pipelines.loading import ARTIFACTS_DIR, set_torch_threads
+    from service.settings import Settings
+
+    found = discover_artifacts(ARTIFACTS_DIR / "classifier", "classifier")
+    if not found:
+        print("no classifier artifact: classify not measured", file=sys.stderr)
+        return None
+    set_torch_threads(Settings(workers=1).effective_torch_threads)
+    name, folder = next(iter(found.items()))
+    return TextClassifier.load(folder, name=name)
 
 
 if __name__ == "__main__":

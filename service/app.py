@@ -15,15 +15,17 @@ from contextlib import asynccontextmanager
 from importlib import metadata
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
-from pipelines import LoadPlan, Pipelines, check_plan, load_pipelines
-from service.batching import Batcher, BatcherMetrics
+from pipelines import LoadPlan, Pipelines, check_plan, discover_artifacts, load_pipelines
+from service.batching import Batcher, BatcherMetrics, ClientGone
 from service.deps import ServiceState
-from service.errors import install_error_handlers
+from service.errors import install_error_handlers, problem_response
 from service.metrics import Metrics
-from service.middleware import BodyLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
-from service.routes import embeddings, health, lemmatize, models, senses, tokenize
+from service.middleware import BodyLimitMiddleware, DisconnectMiddleware, MetricsMiddleware, RequestIdMiddleware
+from service.routes import classify, embeddings, health, lemmatize, models, senses, tokenize, translate, web
 from service.schemas import build_request_models
+from service.security import ApiKeyMiddleware
 from service.settings import Settings
 
 log = logging.getLogger("lexiflow.service")
@@ -43,10 +45,22 @@ Errors are RFC 9457 `application/problem+json` documents with `type`, `title`, `
 
 def _plan(settings: Settings) -> LoadPlan:
     calibration = settings.senses_calibration or settings.artifacts_dir / "senses" / "calibration.json"
+    tasks = list(settings.tasks)
+    found: dict[str, dict] = {}
+    for task, kind, configured in (("classify", "classifier", settings.classifiers),
+                                   ("translate", "seq2seq", settings.translators)):
+        if configured is not None:  # named by the user: each must load, or startup fails naming it
+            found[task] = dict(configured)
+            continue
+        found[task] = discover_artifacts(settings.artifacts_dir / kind, kind)
+        if not found[task] and task in tasks:
+            log.warning("no %s artifact under %s: %r is not served", kind, settings.artifacts_dir / kind, task)
+            tasks.remove(task)
     return LoadPlan(lemmatize_engines=tuple(settings.lemmatize_engines), spacy_model=settings.spacy_model,
-                    tokenizer_path=settings.tokenizer_path, tasks=tuple(settings.tasks),
+                    tokenizer_path=settings.tokenizer_path, tasks=tuple(tasks),
                     encoder_path=settings.encoder_path, static_models=dict(settings.static_models),
-                    cache_dir=settings.cache_dir, calibration=calibration, torch_threads=settings.effective_torch_threads)
+                    cache_dir=settings.cache_dir, calibration=calibration, classifiers=found["classify"],
+                    translators=found["translate"], torch_threads=settings.effective_torch_threads)
 
 
 def _batcher(state: ServiceState, pipelines: Pipelines) -> Batcher | None:
@@ -106,14 +120,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.lexiflow = ServiceState(settings=settings, metrics=metrics, request_models=request_models,
                                       batch_metrics=BatcherMetrics(metrics.registry))
     install_error_handlers(app)
+
+    async def client_gone(request, exc):  # noqa: ANN001, ANN202 - nobody reads this answer
+        return problem_response(request, 499, "client-closed-request",
+                                "the client disconnected before its work ran; the work was dropped")
+
+    app.add_exception_handler(ClientGone, client_gone)
     app.include_router(health.router())
     app.include_router(lemmatize.router(request_models))
     app.include_router(tokenize.router(request_models))
     app.include_router(embeddings.router(request_models))
     app.include_router(senses.router(request_models))
+    app.include_router(classify.router(request_models))
+    app.include_router(translate.router(request_models))
     app.include_router(models.router())
-    # Added last = outermost: request id, then metrics, then the body cap right before routing.
+    web.install(app)
+    # Added last = outermost: request id, metrics, CORS, API keys, then the body cap right before routing.
+    app.add_middleware(DisconnectMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
+    app.add_middleware(ApiKeyMiddleware, keys=settings.read_api_keys(), open_paths=settings.open_paths)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["authorization", "content-type", "x-request-id"],
+                           expose_headers=["x-request-id", "retry-after"], max_age=600)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -29,6 +29,10 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+class ClientGone(Exception):
+    """The client disconnected before its work ran; nobody is waiting for the answer."""
+
+
 @dataclass
 class _Job(Generic[T, R]):
     items: Sequence[T]
@@ -50,6 +54,9 @@ class BatcherMetrics:
                             registry=registry)
         self.rejected = Counter("lexiflow_batch_rejected_total", "Requests refused because the queue was full.",
                                 ["batcher"], registry=registry)
+        self.cancelled = Counter("lexiflow_batch_cancelled_total",
+                                 "Requests dropped before running because their client disconnected.",
+                                 ["batcher"], registry=registry)
 
 
 class Batcher(Generic[T, R]):
@@ -85,12 +92,19 @@ class Batcher(Generic[T, R]):
             self._thread = None
 
     # ----- callers -------------------------------------------------------------------------------------------
-    def submit(self, items: Sequence[T]) -> list[R]:
-        """Run ``items`` as part of a batch and return their results, in order (blocking)."""
+    def submit(self, items: Sequence[T], cancelled: threading.Event | None = None) -> list[R]:
+        """Run ``items`` as part of a batch and return their results, in order (blocking).
+
+        ``cancelled`` is set when the client has gone: a job not yet running is then dropped (its
+        items never reach the model) and ``ClientGone`` is raised.
+        """
         if not items:
             return []
         if not self.enabled:  # the unbatched baseline: one request at a time, as it came
             with self._direct_lock:
+                if cancelled is not None and cancelled.is_set():
+                    self._count_cancelled()
+                    raise ClientGone()
                 return self.fn(list(items))
         with self._lock:
             if self._pending + len(items) > self.max_queue:
@@ -106,12 +120,23 @@ class Batcher(Generic[T, R]):
                 self.metrics.queued.labels(self.name).set(self._pending)
         job: _Job[T, R] = _Job(items, sum(self.cost(i) for i in items), time.perf_counter())
         self._queue.put(job)
-        try:
-            return job.future.result(timeout=self.timeout_s)
-        except FutureTimeout:
-            job.future.cancel()
-            raise Problem(504, "timeout", f"the {self.name} work did not finish within {self.timeout_s:.0f} s",
-                          limit=self.timeout_s) from None
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                job.future.cancel()
+                raise Problem(504, "timeout", f"the {self.name} work did not finish within {self.timeout_s:.0f} s",
+                              limit=self.timeout_s)
+            try:
+                return job.future.result(timeout=min(remaining, 0.05) if cancelled is not None else remaining)
+            except FutureTimeout:
+                if cancelled is not None and cancelled.is_set() and job.future.cancel():
+                    self._count_cancelled()
+                    raise ClientGone() from None
+
+    def _count_cancelled(self) -> None:
+        if self.metrics:
+            self.metrics.cancelled.labels(self.name).inc()
 
     # ----- the worker ----------------------------------------------------------------------------------------
     def _take(self, block_until: float | None) -> _Job | None:

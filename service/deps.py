@@ -55,12 +55,15 @@ def get_metrics(state: StateDep) -> Metrics:
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
-def get_encoder_forward(state: StateDep, pipelines: PipelinesDep):  # noqa: ANN201 - a callable
-    """The encoder's forward pass, through the dynamic batcher when it is on."""
+def get_encoder_forward(request: Request, state: StateDep, pipelines: PipelinesDep):  # noqa: ANN201 - a callable
+    """The encoder's forward pass, through the dynamic batcher when it is on; work whose client
+    has disconnected is dropped before it runs."""
     if pipelines.encoder is None:
         raise Problem(404, "not-loaded", "the contextual encoder is not loaded in this service (LEXIFLOW_TASKS)")
     if state.batcher is not None:
-        return state.batcher.submit
+        batcher = state.batcher
+        gone = getattr(request.state, "disconnected", None)
+        return lambda items: batcher.submit(items, cancelled=gone)
     return pipelines.encoder.forward
 
 

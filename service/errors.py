@@ -35,6 +35,7 @@ TITLES = {
     415: "Unsupported media type",
     422: "Unprocessable request",
     429: "Too many requests",
+    499: "Client closed request",
     500: "Internal server error",
     503: "Service unavailable",
     504: "Gateway timeout",

@@ -23,11 +23,13 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-async def _send_problem(send: Send, status: int, body: dict[str, Any], rid: str | None) -> None:
+async def _send_problem(send: Send, status: int, body: dict[str, Any], rid: str | None,
+                        extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
     import json
 
     payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
     headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(payload)).encode())]
+    headers += extra_headers or []
     if rid:
         headers.append((REQUEST_ID_HEADER, rid.encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -152,3 +154,48 @@ class MetricsMiddleware:
             method = scope["method"]
             self.metrics.requests.labels(method, template, str(status)).inc()
             self.metrics.latency.labels(method, template).observe(time.perf_counter() - start)
+
+
+class DisconnectMiddleware:
+    """Notice a client that disconnects while its request is being worked on.
+
+    Puts a ``threading.Event`` in ``scope["state"]["disconnected"]``; once the request body has been
+    read, a listener waits on the connection and sets the event on ``http.disconnect``. Work that
+    has not started yet (the batcher's queue) checks it and is dropped instead of run for nobody.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        import asyncio
+        import threading
+
+        gone = threading.Event()
+        scope.setdefault("state", {})["disconnected"] = gone
+        listener: asyncio.Task[None] | None = None
+
+        async def listen() -> None:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    gone.set()
+                    return
+
+        async def receive_body() -> Message:
+            nonlocal listener
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                gone.set()
+            elif message["type"] == "http.request" and not message.get("more_body", False) and listener is None:
+                listener = asyncio.create_task(listen())
+            return message
+
+        try:
+            await self.app(scope, receive_body, send)
+        finally:
+            if listener is not None and not listener.done():
+                listener.cancel()

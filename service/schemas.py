@@ -19,6 +19,12 @@ from service.settings import Limits
 # (JSON can spell them as "\ud800", and they cannot be encoded back to UTF-8).
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 MODEL_MAX_LENGTH = 512
+MAX_TRANSLATE_CHARS = 1000   # the model was trained on sentences of up to 10 words
+MAX_SOURCE_TOKENS = 100
+MAX_OUTPUT_TOKENS = 200
+MAX_BEAM = 16
+MAX_ATTENTION_DIM = 4096
+MAX_ATTENTION_KEYS = 1024
 
 
 def check_text(value: str) -> str:
@@ -74,6 +80,10 @@ class RequestModels:
     ContextualRequest: type[BaseModel]
     StaticRequest: type[BaseModel]
     SensesRequest: type[BaseModel]
+    ClassifyRequest: type[BaseModel]
+    TranslateRequest: type[BaseModel]
+    HeatmapRequest: type[BaseModel]
+    AttentionRequest: type[BaseModel]
 
 
 def build_request_models(limits: Limits) -> RequestModels:
@@ -244,9 +254,107 @@ def build_request_models(limits: Limits) -> RequestModels:
             _check_total(limits, self.sentences, extra)
             return self
 
+    class ClassifyRequest(BaseModel):
+        __doc__ = f"One text or a list of texts to classify with a CNN n-gram classifier. {limit_note}"
+        model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+            {"text": "How far is it from Denver to Aspen?"},
+            {"text": ["Who wrote Hamlet?", "What is the capital of Peru?"], "top_k": 3, "model": "trec-cnn"},
+        ]})
+
+        text: TextInput = Field(description="one text, or a list of texts")
+        model: str | None = Field(None, description="a loaded classifier (GET /v1/models); default: the first")
+        top_k: int = Field(5, ge=0, le=50, description="n-grams of evidence to return per text")
+
+        @model_validator(mode="after")
+        def _total(self) -> ClassifyRequest:
+            _check_total(limits, self.text)
+            return self
+
+    TranslateText = Annotated[
+        str, Field(min_length=1, max_length=MAX_TRANSLATE_CHARS,
+                   description=f"a non-empty text of at most {MAX_TRANSLATE_CHARS} characters"),
+        AfterValidator(check_text)]
+    max_translate_items = min(limits.max_items, 64)
+    TranslateInput = Annotated[
+        Union[Annotated[TranslateText, Tag("one")],
+              Annotated[list[TranslateText], Field(min_length=1, max_length=max_translate_items), Tag("many")]],
+        Discriminator(_one_or_many)]
+
+    class DecodingOptions(BaseModel):
+        beam_size: int = Field(5, ge=1, le=MAX_BEAM, description="1 = greedy decoding")
+        length_penalty: float = Field(1.0, ge=0.0, le=5.0,
+                                      description="GNMT length penalty alpha for ranking beam hypotheses")
+        max_length: int | None = Field(None, ge=1, le=MAX_OUTPUT_TOKENS,
+                                       description="output tokens at most; default: 2 x source tokens + 10")
+
+    class TranslateRequest(DecodingOptions):
+        __doc__ = (f"English -> Spanish with the LSTM encoder-decoder. At most {MAX_TRANSLATE_CHARS} characters "
+                   f"and {MAX_SOURCE_TOKENS} tokens per text, {max_translate_items} texts per request.")
+        model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+            {"text": "I am hungry.", "return_attention": True},
+            {"text": ["Where is the station?", "Tom likes cats."], "beam_size": 1},
+        ]})
+
+        text: TranslateInput = Field(description="one text, or a list of texts")
+        model: str | None = Field(None, description="a loaded translation model; default: the first")
+        return_attention: bool = Field(False, description="include the attention matrix (target x source)")
+
+    class HeatmapRequest(DecodingOptions):
+        __doc__ = f"Translate one text and draw its attention matrix as SVG (at most {MAX_TRANSLATE_CHARS} characters)."
+        model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"text": "I am hungry."}]})
+
+        text: TranslateText
+        model: str | None = None
+
+    Vector = Annotated[list[float], Field(min_length=1, max_length=MAX_ATTENTION_DIM)]
+
+    class AttentionRequest(BaseModel):
+        __doc__ = ("The attention computation itself: scores = query . key (optionally / sqrt(d_k), or cosine), "
+                   "masked softmax, context = weights . values.")
+        model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+            {"query": [10, 5, 10], "keys": [[0, 1, 1], [5, 0, 1], [1, 1, 0], [0, 5, 1]]},
+            {"query": [[1, 0], [0, 1]], "keys": [[1, 0], [0, 1], [1, 1]], "scale": True, "mask": [True, True, False]},
+        ]})
+
+        query: Vector | Annotated[list[Vector], Field(min_length=1, max_length=MAX_ATTENTION_KEYS)] = Field(
+            description="one query vector (a decoder state), or a list of them")
+        keys: Annotated[list[Vector], Field(min_length=1, max_length=MAX_ATTENTION_KEYS)] = Field(
+            description="the encoder states to score against")
+        values: Annotated[list[Vector], Field(min_length=1, max_length=MAX_ATTENTION_KEYS)] | None = Field(
+            None, description="what the weights average; default: the keys")
+        mask: Annotated[list[bool], Field(min_length=1, max_length=MAX_ATTENTION_KEYS)] | None = Field(
+            None, description="one per key; false = padding, never attended")
+        scale: bool = Field(False, description="divide the scores by sqrt(d_k) (scaled dot-product)")
+        scoring: Literal["dot", "cosine"] = "dot"
+
+        @model_validator(mode="after")
+        def _shapes(self) -> AttentionRequest:
+            queries = self.query if self.query and isinstance(self.query[0], list) else [self.query]
+            d = len(self.keys[0])
+            for name, rows in (("keys", self.keys), ("query", queries)):
+                for row in rows:
+                    if len(row) != d:  # type: ignore[arg-type]
+                        raise PydanticCustomError("dimension_mismatch",
+                                                  "every query and key needs {limit} dimensions; one has {given}",
+                                                  {"limit": d, "given": len(row)})  # type: ignore[arg-type]
+            if self.values is not None:
+                if len(self.values) != len(self.keys):
+                    raise PydanticCustomError("values_count", "there are {limit} keys but {given} values",
+                                              {"limit": len(self.keys), "given": len(self.values)})
+                if len({len(v) for v in self.values}) != 1:
+                    raise PydanticCustomError("values_shape", "every value vector needs the same length")
+            if self.mask is not None and len(self.mask) != len(self.keys):
+                raise PydanticCustomError("mask_length", "the mask needs one entry per key: {limit}, not {given}",
+                                          {"limit": len(self.keys), "given": len(self.mask)})
+            if self.mask is not None and not any(self.mask):
+                raise PydanticCustomError("mask_empty", "the mask hides every key: at least one must be true")
+            return self
+
     return RequestModels(LemmatizeRequest=LemmatizeRequest, TokenizeRequest=TokenizeRequest,
                          EmbeddingsRequest=EmbeddingsRequest, ContextualRequest=ContextualRequest,
-                         StaticRequest=StaticRequest, SensesRequest=SensesRequest)
+                         StaticRequest=StaticRequest, SensesRequest=SensesRequest, ClassifyRequest=ClassifyRequest,
+                         TranslateRequest=TranslateRequest, HeatmapRequest=HeatmapRequest,
+                         AttentionRequest=AttentionRequest)
 
 
 # ----- responses ---------------------------------------------------------------------------------
@@ -501,3 +609,77 @@ class SensesResponse(BaseModel):
     projection: dict[str, Any] = Field(description="2-D PCA of the occurrences (and examples), for plotting")
     assignments: list[AssignmentOut] | None = None
     example_occurrences: list[OccurrenceOut] | None = None
+
+
+# ----- classify -------------------------------------------------------------------------------------
+class EvidenceOut(BaseModel):
+    text: str = Field(description="the n-gram, exactly text[start:end]")
+    start: int
+    end: int
+    token_start: int
+    token_end: int
+    width: int = Field(description="filter width (n)")
+    contribution: float = Field(description="sum over its winning filters of pooled activation x output weight "
+                                            "of the predicted label")
+    filters: list[int]
+
+
+class ClassificationOut(BaseModel):
+    label: str
+    score: float
+    probabilities: dict[str, float] = Field(description="every label, most probable first")
+    evidence: list[EvidenceOut] = Field(description="the n-grams that added most to the predicted label's logit")
+    logit: float = Field(description="the predicted label's logit = bias + the contributions of all winning n-grams")
+    bias: float
+    num_tokens: int
+    unknown_tokens: int
+
+
+class ClassifyResponse(BaseModel):
+    model: str
+    model_version: str
+    labels: list[str]
+    results: list[ClassificationOut]
+
+
+# ----- translate -------------------------------------------------------------------------------------
+class SourceTokenOut(BaseModel):
+    text: str
+    start: int
+    end: int
+    known: bool = Field(description="false: outside the source vocabulary (read as <unk>)")
+
+
+class TranslationOut(BaseModel):
+    source: str
+    text: str
+    tokens: list[str]
+    source_tokens: list[SourceTokenOut]
+    score: float = Field(description="sum of the output tokens' log-probabilities")
+    normalized_score: float
+    finished: bool = Field(description="false when decoding stopped at max_length before <eos>")
+    attention: list[list[float]] | None = Field(
+        None, description="rows: output tokens (then <eos>), columns: source tokens; each row sums to 1")
+    attention_entropy: list[float] = Field(description="entropy of each row, in nats")
+
+
+class TranslateResponse(BaseModel):
+    model: str
+    model_version: str
+    attention: str = Field(description="the model's attention scoring (dot, general, additive or none)")
+    beam_size: int
+    results: list[TranslationOut]
+
+
+class AttentionResponse(BaseModel):
+    scores: list[list[float | None]] = Field(description="one row per query, one column per key; null where masked")
+    weights: list[list[float]]
+    context: list[list[float]]
+    scale: float = Field(description="what the scores were divided by (1 or sqrt(d_k))")
+
+
+class ModelDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    task: str
+    name: str
+    version: str

@@ -7,12 +7,12 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LemmaEngine = Literal["rule", "lookup"]
-Task = Literal["lemmatize", "tokenize", "embeddings", "senses"]
-TASKS: tuple[str, ...] = ("lemmatize", "tokenize", "embeddings", "senses")
+Task = Literal["lemmatize", "tokenize", "embeddings", "senses", "classify", "translate"]
+TASKS: tuple[str, ...] = ("lemmatize", "tokenize", "embeddings", "senses", "classify", "translate")
 
 
 class Limits(BaseSettings):
@@ -52,6 +52,11 @@ class Settings(BaseSettings):
                                 description="trained models shipped with lexiflow")
     senses_calibration: Path | None = Field(
         None, description="sense-verdict calibration; default: <artifacts_dir>/senses/calibration.json")
+    classifiers: dict[str, Path] | None = Field(
+        None, description="name -> CNN classifier artifact folder; default: every folder in <artifacts_dir>/classifier "
+                          "(trec-cnn first: the first is the default)")
+    translators: dict[str, Path] | None = Field(
+        None, description="name -> seq2seq artifact folder; default: every folder in <artifacts_dir>/seq2seq")
     tasks: list[Task] = Field(default_factory=lambda: list(TASKS), min_length=1,
                               description="which capabilities to load")
     batching: bool = Field(True, description="gather concurrent encoder requests into batches")
@@ -66,7 +71,31 @@ class Settings(BaseSettings):
         None, ge=1, le=64,
         description="torch intra-op threads per worker process; default: the CPU cores divided among the workers")
 
+    # Access control. No key configured = open access (bind to loopback, the default host).
+    api_keys: list[SecretStr] = Field(default_factory=list,
+                                      description="Bearer API keys (JSON list); empty = no authentication")
+    api_keys_file: Path | None = Field(None, description="a file with one API key per line (# comments)")
+    open_paths: list[str] = Field(
+        default_factory=lambda: ["/livez", "/readyz", "/metrics", "/docs", "/docs/*", "/openapi.json", "/",
+                                 "/static/*"],
+        description="paths that need no API key ('/x/*' = /x and below); drop /metrics to protect it")
+    cors_origins: list[str] = Field(default_factory=list,
+                                    description="origins allowed to call the API from a browser; empty = none")
+
     limits: Limits = Field(default_factory=Limits)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, v: list[str]) -> list[str]:
+        for o in v:
+            if o != "*" and not (o.startswith(("http://", "https://")) and "/" not in o.split("://", 1)[1]):
+                raise ValueError(f"{o!r} is not an origin (scheme://host[:port], no path)")
+        return v
+
+    def read_api_keys(self) -> list[str]:
+        from service.security import read_keys
+
+        return read_keys((k.get_secret_value() for k in self.api_keys), self.api_keys_file)
 
     @property
     def effective_torch_threads(self) -> int:

@@ -240,7 +240,7 @@ def test_healthcheck_urls_name_routes_of_the_app(runtime: list[tuple[str, str]],
     app = create_app(Settings())
     paths = get_routes(app.routes)
     assert {"/livez", "/docs"} <= paths, f"route discovery is broken: {sorted(paths)}"
-    assert paths - {"/docs", "/docs/oauth2-redirect", "/redoc"} <= set(app.openapi()["paths"]) | {"/openapi.json"}
+    assert paths - {"/docs", "/docs/oauth2-redirect", "/redoc", "/"} <= set(app.openapi()["paths"]) | {"/openapi.json"}
     for where, command in (("Dockerfile", healthcheck_command(runtime)), ("compose", compose_healthcheck(api))):
         assert command[:2] == ["python", "-c"], f"{where}: the slim image has no curl; use python -c"
         url = urlparse(url_in(command[2]))

@@ -12,3 +12,4 @@ PROBLEMS = {
         (503, "Models still loading (see Retry-After)"),
     )
 }
+UNKNOWN_MODEL = {404: {"model": ProblemOut, "description": "the named model is not loaded", "content": PROBLEM_CONTENT}}

@@ -116,3 +116,30 @@ def test_disabled_batcher_runs_each_request_alone():
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda i: b.submit([i]), range(8)))
     assert sorted(len(x) for x in fn.batches) == [1] * 8
+
+
+def test_work_of_a_client_that_left_is_dropped_before_it_runs():
+    from service.batching import BatcherMetrics, ClientGone
+    from prometheus_client import CollectorRegistry
+
+    fn = Recorder()
+    fn.gate.clear()  # the model is busy: the first batch blocks
+    metrics = BatcherMetrics(CollectorRegistry())
+    b = Batcher(fn, name="t", max_wait_s=0.0, max_batch_cost=1, metrics=metrics)
+    b.start()
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(b.submit, [1])
+            time.sleep(0.1)  # [1] is running (blocked in the model)
+            gone = threading.Event()
+            second = pool.submit(b.submit, [2], gone)
+            time.sleep(0.1)
+            gone.set()  # the client of [2] disconnects while [2] waits in the queue
+            with pytest.raises(ClientGone):
+                second.result(timeout=5)
+            fn.gate.set()
+            assert first.result(timeout=5) == [10]
+    finally:
+        b.stop()
+    assert fn.batches == [[1]]  # [2] never reached the model
+    assert metrics.cancelled.labels("t")._value.get() == 1
