@@ -72,8 +72,10 @@ def save_artifact(
         for name, obj in (json_files or {}).items():
             (tmp / name).write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         for p in tmp.iterdir():
+            os.chmod(p, 0o644)  # readable by the service's own user (mkdtemp made the folder private)
             with open(p, "rb") as f:
                 os.fsync(f.fileno())
+        os.chmod(tmp, 0o755)
         _swap_in(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -81,11 +83,17 @@ def save_artifact(
     return folder
 
 
+def _old_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}.old")
+
+
 def _swap_in(new: Path, target: Path) -> None:
+    old = _old_path(target)
+    if not target.exists() and old.is_dir():  # a save killed between its two renames: restore first
+        os.replace(old, target)
     if not target.exists():
         os.replace(new, target)
         return
-    old = target.with_name(f".{target.name}.old")
     shutil.rmtree(old, ignore_errors=True)
     os.replace(target, old)
     try:
@@ -100,6 +108,9 @@ def read_config(folder: str | os.PathLike[str], *, expected_format: str | None =
     folder = Path(folder)
     path = folder / CONFIG_FILE
     if not path.is_file():
+        if (_old_path(folder) / CONFIG_FILE).is_file():
+            raise ArtifactError(f"{path}: missing, but {_old_path(folder)} holds the previous artifact (a save was "
+                                f"interrupted between two renames): rename it back to {folder.name}")
         raise ArtifactError(f"{path}: missing (is {folder} an artifact folder?)")
     try:
         cfg = json.loads(path.read_text(encoding="utf-8"))
