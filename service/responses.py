@@ -11,12 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import TypeAdapter
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
 _ANY: TypeAdapter[Any] = TypeAdapter(Any)
 
 
-class FastJSONResponse(Response):
+class FastJSONResponse(JSONResponse):
+    """A JSONResponse (so FastAPI documents the route's ``response_model`` as the 200 body) that
+    serialises with pydantic-core: non-finite floats become null instead of failing."""
+
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:

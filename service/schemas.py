@@ -25,6 +25,7 @@ MAX_OUTPUT_TOKENS = 200
 MAX_BEAM = 16
 MAX_ATTENTION_DIM = 4096
 MAX_ATTENTION_KEYS = 1024
+MAX_ATTENTION_VALUE = 1e6  # |x| at most: dot products of 4096 such numbers stay finite in float32
 
 
 def check_text(value: str) -> str:
@@ -306,7 +307,8 @@ def build_request_models(limits: Limits) -> RequestModels:
         text: TranslateText
         model: str | None = None
 
-    Vector = Annotated[list[float], Field(min_length=1, max_length=MAX_ATTENTION_DIM)]
+    Number = Annotated[float, Field(ge=-MAX_ATTENTION_VALUE, le=MAX_ATTENTION_VALUE, allow_inf_nan=False)]
+    Vector = Annotated[list[Number], Field(min_length=1, max_length=MAX_ATTENTION_DIM)]
 
     class AttentionRequest(BaseModel):
         __doc__ = ("The attention computation itself: scores = query . key (optionally / sqrt(d_k), or cosine), "

@@ -9,10 +9,10 @@ from pipelines import LayerChoice, TokenStates, encode_base64
 from service.deps import ForwardDep, MetricsDep, PipelinesDep
 from service.errors import Problem
 from service.responses import FastJSONResponse
-from service.routes import PROBLEMS
+from service.routes import PROBLEMS, UNKNOWN_MODEL
 from service.schemas import ContextualResponse, EmbeddingsResponse, RequestModels, StaticResponse
 
-QUEUE_PROBLEMS = {**PROBLEMS, 429: {"description": "encoder queue full (see Retry-After)"},
+QUEUE_PROBLEMS = {**PROBLEMS, **UNKNOWN_MODEL, 429: {"description": "encoder queue full (see Retry-After)"},
                   504: {"description": "the encoder did not answer in time"}}
 
 
@@ -100,7 +100,7 @@ def router(models: RequestModels) -> APIRouter:
             "granularity": body.granularity if body.pooling == "none" else None,
             "dimensions": encoder.hidden_size, "encoding_format": body.encoding_format, "results": results})
 
-    @r.post("/embeddings/static", response_model=StaticResponse, response_class=FastJSONResponse, responses=PROBLEMS,
+    @r.post("/embeddings/static", response_model=StaticResponse, response_class=FastJSONResponse, responses={**PROBLEMS, **UNKNOWN_MODEL},
             summary="Static word vectors (GloVe / word2vec), with explicit out-of-vocabulary words")
     def static(body: StaticRequest, pipelines: PipelinesDep, metrics: MetricsDep) -> FastJSONResponse:
         """One vector per word type. A word with no vector is listed in `oov` with its WordPiece split."""

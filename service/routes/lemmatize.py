@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from pipelines import LemmatizedText
 from service.deps import MetricsDep, PipelinesDep
 from service.responses import FastJSONResponse
-from service.routes import PROBLEMS
+from service.routes import PROBLEMS, UNKNOWN_MODEL
 from service.schemas import LemmatizeResponse, RequestModels
 
 _TOKEN_FIELDS = ("text", "lemma", "pos", "tag", "morph", "start", "end", "whitespace", "is_punct", "is_stop",
@@ -25,7 +25,7 @@ def router(models: RequestModels) -> APIRouter:
     r = APIRouter(prefix="/v1", tags=["lemmatize"])
     LemmatizeRequest = models.LemmatizeRequest
 
-    @r.post("/lemmatize", response_model=LemmatizeResponse, response_class=FastJSONResponse, responses=PROBLEMS,
+    @r.post("/lemmatize", response_model=LemmatizeResponse, response_class=FastJSONResponse, responses={**PROBLEMS, **UNKNOWN_MODEL},
             summary="Lemmas, POS tags, offsets and sentences for one text or a batch")
     def lemmatize(body: LemmatizeRequest, pipelines: PipelinesDep, metrics: MetricsDep) -> FastJSONResponse:
         """POS-aware lemmas (`rule`, the default) or table lookups (`lookup`).
