@@ -50,6 +50,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _dispatch(kind: str, args: argparse.Namespace, rest: list[str]) -> int:
     module_name, train_entry, eval_entry = TASKS[args.task]
+    if (train_entry if kind == "train" else eval_entry) is None:
+        raise SystemExit(f"lexiflow: there is no `{kind} {args.task}`")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -80,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if len(args_list) >= 2 and args_list[0] in ("train", "eval") and args_list[1] in TASKS:
+        # everything after the task (``--help`` included) belongs to the task's own parser
+        return _dispatch(args_list[0], argparse.Namespace(task=args_list[1]), args_list[2:])
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     if args.command == "serve" and rest:

@@ -28,3 +28,15 @@ def test_console_script_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "lexiflow", "--help"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0
     assert "serve" in out.stdout and "train" in out.stdout and "eval" in out.stdout
+
+
+def test_task_help_reaches_the_task_parser(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "seq2seq", "--help"])
+    assert info.value.code == 0
+    assert "--attention" in capsys.readouterr().out
+
+
+def test_a_step_a_task_lacks_is_refused():
+    with pytest.raises(SystemExit):
+        main(["train", "senses"])

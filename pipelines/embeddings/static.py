@@ -509,6 +509,8 @@ def parse_static_config(value: Mapping[str, str] | str | None) -> dict[str, str]
         return dict(DEFAULT_STATIC_CONFIG)
     if isinstance(value, str):
         text = value.strip()
+        if text.startswith("["):
+            raise ResourceError("static models configuration must be a JSON object of name -> source, not a list")
         if text.startswith("{"):
             try:
                 loaded = json.loads(text)
