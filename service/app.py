@@ -43,6 +43,15 @@ Errors are RFC 9457 `application/problem+json` documents with `type`, `title`, `
 """
 
 
+def _static_models(settings: Settings) -> dict[str, str]:
+    if settings.static_models is not None:
+        return dict(settings.static_models)
+    models = {"glove-6b-50d": "glove-6b-50d"}
+    for name, folder in discover_artifacts(settings.artifacts_dir / "static", "static").items():
+        models[name] = str(folder)
+    return models
+
+
 def _plan(settings: Settings) -> LoadPlan:
     calibration = settings.senses_calibration or settings.artifacts_dir / "senses" / "calibration.json"
     tasks = list(settings.tasks)
@@ -58,7 +67,7 @@ def _plan(settings: Settings) -> LoadPlan:
             tasks.remove(task)
     return LoadPlan(lemmatize_engines=tuple(settings.lemmatize_engines), spacy_model=settings.spacy_model,
                     tokenizer_path=settings.tokenizer_path, tasks=tuple(tasks),
-                    encoder_path=settings.encoder_path, static_models=dict(settings.static_models),
+                    encoder_path=settings.encoder_path, static_models=_static_models(settings),
                     cache_dir=settings.cache_dir, calibration=calibration, classifiers=found["classify"],
                     translators=found["translate"], torch_threads=settings.effective_torch_threads)
 

@@ -42,10 +42,11 @@ class Settings(BaseSettings):
     )
     encoder_path: Path | None = Field(
         None, description="a local Hugging Face BERT model folder; default: the shipped all-MiniLM-L6-v2")
-    static_models: dict[str, str] = Field(
-        default_factory=lambda: {"glove-6b-50d": "glove-6b-50d"},
+    static_models: dict[str, str] | None = Field(
+        None,
         description="name -> source: 'glove-6b-50d' (shipped), a word2vec .bin/.txt, a GloVe .txt, a gensim .kv "
-                    "or a lexiflow word2vec artifact folder; the first is the default")
+                    "or a lexiflow word2vec artifact folder; the first is the default. Default: GloVe 6B 50d, then "
+                    "every word2vec artifact under <artifacts_dir>/static")
     cache_dir: Path = Field(Path.home() / ".cache" / "lexiflow",
                             description="where converted vectors are kept (written once, then memory-mapped)")
     artifacts_dir: Path = Field(Path(__file__).resolve().parent.parent / "artifacts",
@@ -116,8 +117,8 @@ class Settings(BaseSettings):
 
     @field_validator("static_models")
     @classmethod
-    def _some_static(cls, v: dict[str, str]) -> dict[str, str]:
-        if not v:
+    def _some_static(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        if v is not None and not v:
             raise ValueError("give at least one static model (LEXIFLOW_STATIC_MODELS)")
         return v
 

@@ -171,3 +171,12 @@ def test_senses_limits(client):
 def test_bad_inputs_are_problems(client, path, payload):
     r = client.post(path, json=payload)
     assert 400 <= r.status_code < 500 and r.headers["content-type"].startswith(PROBLEM), r.text
+
+
+def test_static_model_selected_per_request(client):
+    models = {m["name"] for m in client.get("/v1/models").json()["models"] if m.get("kind") == "static"}
+    assert {"glove-6b-50d", "word2vec-wikitext2"} <= models
+    ours = client.post("/v1/embeddings/static", json={"words": ["river"], "model": "word2vec-wikitext2"}).json()
+    assert ours["model"] == "word2vec-wikitext2" and ours["dimensions"] == 100
+    glove = client.post("/v1/embeddings/static", json={"words": ["river"]}).json()
+    assert glove["model"] == "glove-6b-50d" and glove["dimensions"] == 50
