@@ -118,9 +118,12 @@ def check_plan(plan: LoadPlan) -> None:
         enc = plan.encoder_path or default_encoder_path()
         if not (enc / "config.json").is_file():
             raise ResourceError(f"{enc / 'config.json'}: missing (LEXIFLOW_ENCODER_PATH must be a BERT model folder)")
-        for name, source in plan.static_models.items():
-            if source != GLOVE and not Path(source).exists():
-                raise ResourceError(f"static model {name!r}: {source} does not exist (LEXIFLOW_STATIC_MODELS)")
+        from pipelines.embeddings.static import check_static_config
+
+        try:
+            check_static_config(plan.static_models)
+        except ResourceError as exc:
+            raise ResourceError(f"{exc} (LEXIFLOW_STATIC_MODELS)") from None
     for task, kind, setting, paths in (("classify", "classifier", "LEXIFLOW_CLASSIFIERS", plan.classifiers),
                                         ("translate", "seq2seq", "LEXIFLOW_TRANSLATORS", plan.translators)):
         if task not in plan.tasks:
@@ -237,13 +240,9 @@ def _pick(loaded: Mapping[str, T], name: str | None, what: str) -> T:
 
 
 def load_static(name: str, source: str, cache_dir: Path) -> StaticVectors:
-    from pipelines.embeddings.static import StaticVectors
+    from pipelines.embeddings import static
 
-    if source == GLOVE:
-        vectors = StaticVectors.from_glove_package(cache_dir)
-    else:
-        vectors = StaticVectors.from_file(Path(source), name=name)
-    return vectors
+    return static.load_static(name, source, cache_dir=cache_dir)
 
 
 def load_pipelines(plan: LoadPlan) -> Pipelines:

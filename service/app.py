@@ -43,12 +43,16 @@ Errors are RFC 9457 `application/problem+json` documents with `type`, `title`, `
 """
 
 
+SHIPPED_WORD2VEC = ("wikitext2-sg", "word2vec-wikitext2")  # artifacts/word2vec/<folder>, its public name
+
+
 def _static_models(settings: Settings) -> dict[str, str]:
     if settings.static_models is not None:
         return dict(settings.static_models)
     models = {"glove-6b-50d": "glove-6b-50d"}
-    for name, folder in discover_artifacts(settings.artifacts_dir / "static", "static").items():
-        models[name] = str(folder)
+    for name, folder in discover_artifacts(settings.artifacts_dir / "word2vec", "word2vec").items():
+        # the shipped skip-gram model answers to its documented name, others to word2vec-<folder>
+        models[SHIPPED_WORD2VEC[1] if name == SHIPPED_WORD2VEC[0] else f"word2vec-{name}"] = str(folder)
     return models
 
 

