@@ -130,3 +130,57 @@ def load_tatoeba_spa(cache: Path = DEFAULT_CACHE) -> list[Pair]:
         if len(parts) >= 2:
             pairs.append(Pair(parts[0].strip(), parts[1].strip(), parts[2].strip() if len(parts) > 2 else ""))
     return pairs
+
+
+def read_labelled_file(
+    path: str | os.PathLike[str],
+    *,
+    text_column: str = "text",
+    label_column: str = "label",
+    delimiter: str | None = None,
+) -> list[LabelledText]:
+    """Read labelled texts from a CSV, TSV or JSONL file (chosen by extension: .csv, .tsv/.tab,
+    .jsonl/.ndjson; ``delimiter`` overrides the CSV separator). CSV/TSV files need a header row
+    naming ``text_column`` and ``label_column``. Labels are read as strings; rows with an empty
+    text or label raise ValueError naming the line."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    out: list[LabelledText] = []
+    if suffix in {".jsonl", ".ndjson"}:
+        import json
+
+        with open(path, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError as exc:
+                    raise ValueError(f"{path}:{lineno}: not valid JSON ({exc})") from exc
+                if not isinstance(row, dict) or text_column not in row or label_column not in row:
+                    raise ValueError(f"{path}:{lineno}: needs keys {text_column!r} and {label_column!r}")
+                out.append(_labelled(path, lineno, row[text_column], row[label_column]))
+        return out
+    if delimiter is None:
+        if suffix in {".tsv", ".tab"}:
+            delimiter = "\t"
+        elif suffix == ".csv":
+            delimiter = ","
+        else:
+            raise ValueError(f"{path}: unknown file type {suffix!r}; use .csv, .tsv or .jsonl (or pass a delimiter)")
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f, delimiter=delimiter)
+        missing = [c for c in (text_column, label_column) if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path}: no column(s) {missing}; the header has {reader.fieldnames}")
+        for row in reader:
+            out.append(_labelled(path, reader.line_num, row[text_column], row[label_column]))
+    return out
+
+
+def _labelled(path: Path, lineno: int, text: object, label: object) -> LabelledText:
+    text_s = "" if text is None else str(text)
+    label_s = "" if label is None else str(label).strip()
+    if not text_s.strip() or not label_s:
+        raise ValueError(f"{path}:{lineno}: empty text or label")
+    return LabelledText(text_s, label_s)

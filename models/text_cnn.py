@@ -40,6 +40,7 @@ from models.vocab import Vocab
 
 FORMAT = "textcnn-v1"
 EMBEDDING_MODES = ("rand", "static", "non-static", "multichannel")
+CONV_PADDINGS = ("valid", "wide")
 VOCAB_FILE = "vocab.txt"
 LABELS_FILE = "labels.json"
 METRICS_FILE = "metrics.json"
@@ -60,6 +61,9 @@ class TextCNNConfig:
     padding_idx: int = 0  # id of <pad>: its embedding is zero and it never wins the max-pool
     max_norm: float | None = 3.0  # Kim's l2 constraint s on the output weight rows (applied by the trainer)
     lower: bool = True  # the tokenizer lower-cases text before lookup
+    # "valid": windows lie inside the text; "wide" (Kim's code): k-1 zero vectors pad each end, so
+    # windows may hang over the sentence boundaries and a filter can see "first word is What"
+    conv_padding: str = "valid"
 
     def __post_init__(self) -> None:
         self.filter_sizes = tuple(int(k) for k in self.filter_sizes)
@@ -75,6 +79,8 @@ class TextCNNConfig:
             raise ValueError("vocab_size, embed_dim, num_classes and num_filters must be positive")
         if not 0 <= self.padding_idx < self.vocab_size:
             raise ValueError(f"padding_idx {self.padding_idx} outside the vocabulary (size {self.vocab_size})")
+        if self.conv_padding not in CONV_PADDINGS:
+            raise ValueError(f"conv_padding must be one of {CONV_PADDINGS}, got {self.conv_padding!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
@@ -85,6 +91,10 @@ class TextCNNConfig:
     @property
     def num_features(self) -> int:
         return self.num_filters * len(self.filter_sizes)
+
+    def edge_padding(self, width: int) -> int:
+        """Zero vectors added at each end of the text before a convolution of this width."""
+        return width - 1 if self.conv_padding == "wide" else 0
 
 
 class TextCNN(nn.Module):
@@ -147,7 +157,8 @@ class TextCNN(nn.Module):
     def _features(
         self, input_ids: torch.Tensor, lengths: torch.Tensor | None = None, mask: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, list[torch.Tensor], torch.Tensor]:
-        """Pooled features (B, F*W), the argmax window start per width [(B, F)], and lengths (B,)."""
+        """Pooled features (B, F*W), the start token of each filter's winning window per width
+        [(B, F)] (negative when a wide window hangs over the start), and lengths (B,)."""
         valid = self._valid_mask(input_ids, lengths, mask)  # (B, T)
         n_tokens = valid.sum(dim=1)  # (B,)
         T = input_ids.size(1)
@@ -160,15 +171,17 @@ class TextCNN(nn.Module):
         x = x.transpose(1, 2)  # (B, E, T)
         pooled, starts = [], []
         for k, conv in zip(self.config.filter_sizes, self.convs):
-            h = conv(x)  # (B, F, T-k+1): h[:, :, t] sees tokens t .. t+k-1
-            # windows that start inside the text and end inside it; texts shorter than k keep window 0
-            n_windows = torch.clamp(n_tokens - k + 1, min=1)  # (B,)
-            positions = torch.arange(h.size(2), device=h.device)  # (T-k+1,)
-            ok = positions[None, :] < n_windows[:, None]  # (B, T-k+1)
+            p = self.config.edge_padding(k)
+            h = conv(F.pad(x, (p, p)) if p else x)  # (B, F, T+2p-k+1): h[:, :, j] sees tokens j-p .. j-p+k-1
+            # windows that hold at least one token (wide) or lie inside the text (valid);
+            # a text shorter than k (or empty) keeps window 0
+            n_windows = torch.clamp(n_tokens + (k - 1 if p else 1 - k), min=1)  # (B,)
+            positions = torch.arange(h.size(2), device=h.device)  # (T+2p-k+1,)
+            ok = positions[None, :] < n_windows[:, None]  # (B, T+2p-k+1)
             h = h.masked_fill(~ok.unsqueeze(1), float("-inf"))  # pads never win the max
             best, arg = h.max(dim=2)  # (B, F), (B, F)
             pooled.append(F.relu(best))  # ReLU then max == max then ReLU (monotone)
-            starts.append(arg)
+            starts.append(arg - p)
         return torch.cat(pooled, dim=1), starts, n_tokens  # (B, F*W)
 
     def forward(
@@ -193,46 +206,60 @@ class TextCNN(nn.Module):
         mask: torch.Tensor | None = None,
         *,
         targets: Sequence[int] | None = None,
+        per_filter: bool = True,
     ) -> list[Explanation]:
         """The exact decomposition of one class logit per example (the predicted one by default).
 
-        Dropout is skipped (as in eval mode). For every filter f: its width, the token index where
-        its max-pooled window starts, the pooled activation and ``contribution = pooled * W[c, f]``.
-        Filters whose windows share a start and width read the same n-gram; ``ngrams`` groups them,
-        sorted by contribution, largest first. ``bias + sum(contributions) == logit``.
-        Each explanation also carries all class ``logits`` so one call serves prediction too.
+        Dropout is skipped (as in eval mode). The output layer is recomputed in float64 from the
+        pooled features, so ``logit_c = bias_c + sum_f pooled_f * W[c, f]`` holds to float64
+        rounding; ``logits`` (every class, float64) are the ones to take the softmax of.
+        ``ngrams`` groups the firing filters (pooled activation > 0) whose winning windows share a
+        start and width (they read the same n-gram), largest total contribution first; filters that
+        do not fire contribute exactly 0. With ``per_filter`` each explanation also lists every
+        filter's width, winning start, pooled activation and contribution (``filters``).
         """
         z, starts, n_tokens = self._features(input_ids, lengths, mask)  # (B, F*W)
-        logits = self.fc(z)  # (B, C)
+        z64 = z.to(torch.float64)
+        W = self.fc.weight.to(torch.float64)  # (C, F*W)
+        bias = self.fc.bias.to(torch.float64)  # (C,)
+        logits = z64 @ W.T + bias  # (B, C)
         if targets is None:
             target_t = logits.argmax(dim=1)  # (B,)
         else:
             target_t = torch.as_tensor(list(targets), dtype=torch.long, device=logits.device)
-        W = self.fc.weight[target_t]  # (B, F*W)
-        contrib = z * W  # (B, F*W)
+            if target_t.shape != (input_ids.size(0),):
+                raise ValueError(f"targets must give one class per example ({input_ids.size(0)})")
+        contrib = z64 * W[target_t]  # (B, F*W)
         start_all = torch.cat(starts, dim=1)  # (B, F*W)
-        widths = torch.tensor([k for k in self.config.filter_sizes for _ in range(self.config.num_filters)])
+        widths = torch.tensor([k for k in self.config.filter_sizes for _ in range(self.config.num_filters)],
+                              device=z.device)  # (F*W,)
+        offset = self.config.max_width  # starts of wide windows go down to -(k-1)
+        key = (start_all + offset) * (self.config.max_width + 1) + widths  # (B, F*W): one key per (start, width)
         out = []
         for b in range(input_ids.size(0)):
             c = int(target_t[b])
-            filters = []
-            groups: dict[tuple[int, int], list[int]] = {}
-            for f in range(z.size(1)):
-                ev = FilterEvidence(filter=f, width=int(widths[f]), start=int(start_all[b, f]),
-                                    activation=float(z[b, f]), contribution=float(contrib[b, f]))
-                filters.append(ev)
-                if ev.activation > 0.0:
-                    groups.setdefault((ev.start, ev.width), []).append(f)
+            n = int(n_tokens[b])
+            firing = torch.nonzero(z[b] > 0).squeeze(1)  # (n_firing,)
             ngrams = []
-            for (start, width), fs in groups.items():
-                total = float(contrib[b, fs].sum())
-                end = min(start + width, max(int(n_tokens[b]), 0))
-                ngrams.append(NgramEvidence(start=start, width=width, end=max(end, start),
-                                            contribution=total, filters=tuple(fs)))
-            ngrams.sort(key=lambda g: (-g.contribution, g.start, g.width))
-            out.append(Explanation(target=c, logit=float(logits[b, c]), bias=float(self.fc.bias[c]),
-                                   filters=filters, ngrams=ngrams, logits=tuple(logits[b].tolist()),
-                                   num_tokens=int(n_tokens[b])))
+            if firing.numel():
+                uniq, inverse = torch.unique(key[b, firing], return_inverse=True)
+                totals = torch.zeros(uniq.numel(), dtype=torch.float64).index_add_(0, inverse, contrib[b, firing])
+                members: list[list[int]] = [[] for _ in range(uniq.numel())]
+                for f, g in zip(firing.tolist(), inverse.tolist()):
+                    members[g].append(f)
+                for g, fs in enumerate(members):
+                    window, width = int(start_all[b, fs[0]]), int(widths[fs[0]])
+                    start = max(window, 0)
+                    ngrams.append(NgramEvidence(start=start, width=width, end=max(start, min(window + width, n)),
+                                                contribution=float(totals[g]), filters=tuple(fs), window=window))
+                ngrams.sort(key=lambda e: (-e.contribution, e.start, e.width))
+            filters = []
+            if per_filter:
+                filters = [FilterEvidence(filter=f, width=w, start=s, activation=a, contribution=ct)
+                           for f, (w, s, a, ct) in enumerate(zip(widths.tolist(), start_all[b].tolist(),
+                                                                 z64[b].tolist(), contrib[b].tolist()))]
+            out.append(Explanation(target=c, logit=float(logits[b, c]), bias=float(bias[c]), filters=filters,
+                                   ngrams=ngrams, logits=tuple(logits[b].tolist()), num_tokens=n))
         return out
 
 
@@ -240,18 +267,19 @@ class TextCNN(nn.Module):
 class FilterEvidence:
     filter: int  # index into the pooled feature vector
     width: int
-    start: int  # token index where its winning window starts
+    start: int  # token index where its winning window starts (negative: hangs over the text's start)
     activation: float  # the max-pooled ReLU activation
     contribution: float  # activation * W[target, filter]
 
 
 @dataclass(frozen=True)
 class NgramEvidence:
-    start: int  # first token index
+    start: int  # first real token covered
     width: int  # filter width
-    end: int  # one past the last real token covered (<= start + width; shorter at the text's end)
+    end: int  # one past the last real token covered (fewer than ``width`` tokens at the text's edges)
     contribution: float  # sum of the contributions of ``filters``
     filters: tuple[int, ...]
+    window: int = 0  # where the window starts; negative when a wide window hangs over the text's start
 
 
 @dataclass(frozen=True)
@@ -287,32 +315,54 @@ class LayerRow:
     name: str
     input_shape: str
     output_shape: str
-    params: int
+    parameters: int
     trainable: bool
 
 
 def summary(config: TextCNNConfig, *, seq_len: int = 32) -> dict[str, Any]:
-    """Layer table computed from the config alone: rows of (name, input, output, params, trainable)
-    for a batch of B texts of ``seq_len`` tokens, plus total and trainable parameter counts."""
+    """The layer table, computed from the config alone, for a batch of B texts of ``seq_len`` tokens
+    (at least the widest filter: shorter texts are padded up to it).
+
+    Returns ``{"layers": [{name, input_shape, output_shape, parameters, trainable}], "total": int,
+    "trainable": int, "seq_len": T}``. Counts: embedding V*E (twice for multichannel, the second
+    copy frozen), each convolution k*E*F + F, the output layer (F*W)*C + C.
+    """
     c = config
+    if seq_len < 1:
+        raise ValueError(f"seq_len must be >= 1, got {seq_len}")
     T = max(seq_len, c.max_width)
     V, E, Fn, C = c.vocab_size, c.embed_dim, c.num_filters, c.num_classes
-    rows = [LayerRow("embedding", f"(B, {T})", f"(B, {T}, {E})", V * E,
-                     c.embedding_mode != "static")]
+    rows = [LayerRow("embedding", f"(B, {T})", f"(B, {T}, {E})", V * E, c.embedding_mode != "static")]
     if c.embedding_mode == "multichannel":
         rows.append(LayerRow("embedding_static", f"(B, {T})", f"(B, {T}, {E})", V * E, False))
+    out_len = {k: T + 2 * c.edge_padding(k) - k + 1 for k in c.filter_sizes}
     for i, k in enumerate(c.filter_sizes):
-        rows.append(LayerRow(f"convs.{i} (width {k})", f"(B, {E}, {T})", f"(B, {Fn}, {T - k + 1})",
+        rows.append(LayerRow(f"convs.{i} (width {k}) + ReLU", f"(B, {E}, {T})", f"(B, {Fn}, {out_len[k]})",
                              k * E * Fn + Fn, True))
-    rows.append(LayerRow("max-over-time pool + concat", f"(B, {Fn}, *) x {len(c.filter_sizes)}",
+    rows.append(LayerRow("max-over-time pool + concat", " + ".join(f"(B, {Fn}, {out_len[k]})" for k in c.filter_sizes),
                          f"(B, {c.num_features})", 0, False))
     rows.append(LayerRow(f"dropout (p={c.dropout})", f"(B, {c.num_features})", f"(B, {c.num_features})", 0, False))
     rows.append(LayerRow("fc", f"(B, {c.num_features})", f"(B, {C})", c.num_features * C + C, True))
     return {
-        "rows": [asdict(r) for r in rows],
-        "total_params": sum(r.params for r in rows),
-        "trainable_params": sum(r.params for r in rows if r.trainable),
+        "layers": [asdict(r) for r in rows],
+        "total": sum(r.parameters for r in rows),
+        "trainable": sum(r.parameters for r in rows if r.trainable),
+        "seq_len": T,
     }
+
+
+def format_summary(table: Mapping[str, Any]) -> str:
+    """``summary``'s dict as a fixed-width text table (the CLI prints it)."""
+    head = ("layer", "input", "output", "parameters")
+    rows = [(r["name"], r["input_shape"], r["output_shape"],
+             f"{r['parameters']:,}" + ("" if r["trainable"] or not r["parameters"] else " (frozen)"))
+            for r in table["layers"]]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + f"  {{:>{widths[-1]}}}"
+    out = [line.format(*head), "  ".join("-" * w for w in widths)]
+    out += [line.format(*r) for r in rows]
+    out.append(f"total parameters {table['total']:,}, trainable {table['trainable']:,}")
+    return "\n".join(out)
 
 
 # ---------------------------------------------------------------------- save / load
@@ -397,12 +447,20 @@ def load(folder: str | Path) -> tuple[TextCNN, Vocab, list[str], dict[str, Any]]
 
     model = TextCNN(config)
     load_state_into(model, folder)
-    if not torch.all(model.embedding.weight[config.padding_idx] == 0):
-        raise ArtifactError(f"{folder / WEIGHTS_FILE}: the padding row {config.padding_idx} of the embedding "
-                            "is not zero")
+    for pname, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ArtifactError(f"{folder / WEIGHTS_FILE}: {pname} holds NaN or infinite values")
+    tables = [model.embedding] + ([model.embedding_static] if model.embedding_static is not None else [])
+    for emb in tables:
+        if not torch.all(emb.weight[config.padding_idx] == 0):
+            raise ArtifactError(f"{folder / WEIGHTS_FILE}: the padding row {config.padding_idx} of the embedding "
+                                "is not zero")
     model.eval()
     metrics = _read_json(folder / METRICS_FILE) if (folder / METRICS_FILE).exists() else {}
     data_card = _read_json(folder / DATA_CARD_FILE) if (folder / DATA_CARD_FILE).exists() else {}
+    for path, obj in ((folder / METRICS_FILE, metrics), (folder / DATA_CARD_FILE, data_card)):
+        if not isinstance(obj, dict):
+            raise ArtifactError(f"{path}: expected a JSON object")
     card_path = folder / MODEL_CARD_FILE
     meta = {
         "config": asdict(config),
@@ -411,6 +469,20 @@ def load(folder: str | Path) -> tuple[TextCNN, Vocab, list[str], dict[str, Any]]
         "model_card": card_path.read_text(encoding="utf-8") if card_path.is_file() else None,
     }
     return model, vocab, list(labels), meta
+
+
+def _describe_vectors(vectors: Any) -> str:
+    if not isinstance(vectors, Mapping):
+        return str(vectors or "none (random embeddings)")
+    text = f"{vectors.get('source', vectors.get('name', '?'))} (licence: {vectors.get('licence', '?')})"
+    notes = []
+    if "found" in vectors and "vocab_size" in vectors:
+        notes.append(f"{vectors['found']:,} of {vectors['vocab_size']:,} vocabulary words found")
+    if vectors.get("scaled_by"):
+        notes.append(f"scaled by {vectors['scaled_by']}")
+    if vectors.get("added_after_training"):
+        notes.append(f"{vectors['added_after_training']:,} words never seen in training appended after it")
+    return text + (f"; {', '.join(notes)}" if notes else "")
 
 
 def render_model_card(config: TextCNNConfig, labels: Sequence[str], metrics: Mapping[str, Any],
@@ -426,13 +498,13 @@ def render_model_card(config: TextCNNConfig, labels: Sequence[str], metrics: Map
         "",
         f"- Labels: {', '.join(labels)}",
         f"- Vocabulary: {config.vocab_size} tokens, {config.embed_dim}-d embeddings, lower-cased: {config.lower}",
-        f"- Parameters: {summary(config)['total_params']:,}",
+        f"- Parameters: {summary(config)['total']:,}",
     ]
     if data_card:
         lines += [
             f"- Training data: {data_card.get('source', '?')} (licence: {data_card.get('licence', '?')})",
             f"- Splits: {json.dumps(data_card.get('splits', {}))}",
-            f"- Pretrained vectors: {data_card.get('vectors', 'none')}",
+            f"- Pretrained vectors: {_describe_vectors(data_card.get('vectors'))}",
             f"- Trained with: `{data_card.get('command', '?')}` in {data_card.get('training_seconds', '?')} s "
             f"on {data_card.get('machine', '?')}",
         ]
@@ -444,6 +516,11 @@ def render_model_card(config: TextCNNConfig, labels: Sequence[str], metrics: Map
             lines += ["", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
             for lab, c in test["per_class"].items():
                 lines.append(f"| {lab} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |")
+        if test.get("confusion") and len(test["confusion"]) == len(labels):
+            lines += ["", "Confusion matrix (rows = true, columns = predicted):", "",
+                      "| | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
+            for lab, row in zip(labels, test["confusion"]):
+                lines.append(f"| **{lab}** | " + " | ".join(str(v) for v in row) + " |")
     lines += [
         "",
         "## Limitations",
@@ -467,6 +544,7 @@ __all__ = [
     "LayerRow",
     "pad_batch",
     "summary",
+    "format_summary",
     "save",
     "load",
     "render_model_card",

@@ -1,9 +1,19 @@
 """Text classification with a shipped Kim (2014) CNN, with n-gram evidence.
 
-``TextClassifier.load(folder)`` reads a ``textcnn-v1`` artifact folder once (checking that its
-vocabulary, labels and weights agree); ``classify(texts)`` returns plain frozen dataclasses, never
-tensors. Each result carries the probability of every label and the n-grams that contributed most
-to the predicted label's logit, with their exact contributions and character offsets into the text.
+    clf = TextClassifier.load("artifacts/classifier/trec-cnn")
+    [c] = clf.classify(["Who wrote Hamlet ?"], top_k=3)
+    c.label, c.probabilities, [(e.text, e.start, e.end, e.contribution) for e in c.evidence]
+
+``TextClassifier.load(folder)`` reads a ``textcnn-v1`` artifact folder once, checking that its
+vocabulary, labels and weights agree (a ``ResourceError`` names the file that does not);
+``classify(texts)`` returns plain frozen dataclasses, never tensors. Each result carries the
+probability of every label and the n-grams that contributed most to the predicted label's logit,
+with their exact contributions (pooled activation x output weight, summed over the filters whose
+maximum fell on that n-gram) and character offsets into the text.
+
+Any length is accepted: texts are batched by a token budget (long texts go alone), a text shorter
+than the widest filter is padded inside the model, and ``max_tokens`` truncation is explicit and
+reported per result (``truncated_tokens``).
 """
 
 from __future__ import annotations
@@ -16,8 +26,10 @@ from typing import Any
 import torch
 
 from models import text_cnn
+from models.checkpoint import ArtifactError
 from models.text_cnn import TextCNN, pad_batch
 from models.vocab import Vocab, tokenize_with_spans
+from pipelines.errors import ResourceError
 
 __all__ = ["Evidence", "Classification", "TextClassifier"]
 
@@ -44,12 +56,18 @@ class Classification:
     evidence: tuple[Evidence, ...]  # the top-k n-grams by contribution, largest first
     logit: float  # the predicted label's logit == bias + sum of all n-gram contributions
     bias: float
-    num_tokens: int
-    unknown_tokens: int  # tokens not in the model's vocabulary
+    num_tokens: int  # tokens the model read (after any truncation)
+    unknown_tokens: int  # of those, tokens not in the model's vocabulary (read as <unk>)
+    truncated_tokens: int = 0  # tokens cut from the end by ``max_tokens`` (0: nothing was cut)
 
 
 class TextClassifier:
-    """A loaded TextCNN with its vocabulary and labels. Build with ``load``; read-only afterwards."""
+    """A loaded TextCNN with its vocabulary and labels. Build with ``load``; read-only afterwards.
+
+    ``batch_size`` caps the texts per forward pass and ``max_batch_tokens`` the padded tokens
+    (texts are sorted by length first, so one long text does not pad a whole batch);
+    ``max_tokens`` (None: no limit) truncates each text explicitly, reported per result.
+    """
 
     def __init__(
         self,
@@ -61,55 +79,104 @@ class TextClassifier:
         name: str,
         path: Path | None = None,
         batch_size: int = 64,
+        max_batch_tokens: int = 16384,
+        max_tokens: int | None = None,
     ) -> None:
         if len(labels) != model.config.num_classes:
             raise ValueError(f"{len(labels)} labels for a model with {model.config.num_classes} outputs")
         if len(vocab) != model.config.vocab_size:
             raise ValueError(f"vocabulary of {len(vocab)} for a model with {model.config.vocab_size} rows")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if vocab.pad_id != model.config.padding_idx:
+            raise ValueError(f"vocabulary pad id {vocab.pad_id} != model padding_idx {model.config.padding_idx}")
+        if batch_size < 1 or max_batch_tokens < 1:
+            raise ValueError(f"batch_size and max_batch_tokens must be >= 1, got {batch_size}, {max_batch_tokens}")
+        if max_tokens is not None and max_tokens < 1:
+            raise ValueError(f"max_tokens must be >= 1 or None, got {max_tokens}")
         self.model = model.eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
         self.vocab = vocab
         self.labels = tuple(labels)
         self.meta = meta
         self.name = name
         self.path = path
         self.batch_size = batch_size
+        self.max_batch_tokens = max_batch_tokens
+        self.max_tokens = max_tokens
 
     @classmethod
-    def load(cls, folder: str | Path, *, name: str | None = None, batch_size: int = 64) -> TextClassifier:
-        """Load an artifact folder; raises ``models.checkpoint.ArtifactError`` naming the bad file."""
+    def load(
+        cls,
+        folder: str | Path,
+        *,
+        name: str | None = None,
+        batch_size: int = 64,
+        max_batch_tokens: int = 16384,
+        max_tokens: int | None = None,
+    ) -> TextClassifier:
+        """Load an artifact folder. Raises ``ResourceError`` naming the missing, corrupt or
+        inconsistent file (vocabulary size vs embedding rows, pad id, labels vs output layer, weights
+        vs config) and how to make a new one."""
         folder = Path(folder)
-        model, vocab, labels, meta = text_cnn.load(folder)
+        try:
+            model, vocab, labels, meta = text_cnn.load(folder)
+        except ArtifactError as exc:
+            raise ResourceError(f"{exc} (train a classifier with: lexiflow train classifier --output {folder})",
+                                code="bad-artifact") from exc
         default_name = str(meta.get("data_card", {}).get("name") or folder.name)
-        return cls(model, vocab, labels, meta, name=name or default_name, path=folder, batch_size=batch_size)
+        return cls(model, vocab, labels, meta, name=name or default_name, path=folder, batch_size=batch_size,
+                   max_batch_tokens=max_batch_tokens, max_tokens=max_tokens)
 
     @property
     def version(self) -> str:
         return str(self.meta.get("data_card", {}).get("version", "0"))
 
-    def classify(self, texts: Sequence[str], *, top_k: int = 5) -> list[Classification]:
-        """Classify each text; ``top_k`` n-grams of evidence per text (0 for none)."""
+    def classify(self, texts: Sequence[str], *, top_k: int = 5, max_tokens: int | None = None) -> list[Classification]:
+        """Classify each text (in input order); ``top_k`` n-grams of evidence per text (0 for none).
+
+        ``max_tokens`` overrides the classifier's own limit for this call (None: use it)."""
         if isinstance(texts, str):
             raise TypeError("classify takes a list of texts, not a single string")
         if top_k < 0:
             raise ValueError(f"top_k must be >= 0, got {top_k}")
+        limit = self.max_tokens if max_tokens is None else max_tokens
+        if limit is not None and limit < 1:
+            raise ValueError(f"max_tokens must be >= 1, got {limit}")
         lower = self.model.config.lower
-        tokenized = [tokenize_with_spans(t, lower=lower) for t in texts]
+        tokenized = []
+        cut = []
+        for t in texts:
+            spans = tokenize_with_spans(t, lower=lower)
+            cut.append(max(0, len(spans) - limit) if limit is not None else 0)
+            tokenized.append(spans[:limit] if limit is not None else spans)
+        id_lists = [self.vocab.encode(tok for tok, _, _ in spans) for spans in tokenized]
         unk = self.vocab.unk_id
-        out: list[Classification] = []
+        out: list[Classification | None] = [None] * len(texts)
         with torch.inference_mode():
-            for s in range(0, len(texts), self.batch_size):
-                chunk = tokenized[s: s + self.batch_size]
-                id_lists = [self.vocab.encode(tok for tok, _, _ in spans) for spans in chunk]
-                ids, lengths = pad_batch(id_lists, pad_id=self.vocab.pad_id, min_length=self.model.config.max_width)
-                explanations = self.model.explain(ids, lengths)
-                for j, ex in enumerate(explanations):
-                    text, spans = texts[s + j], chunk[j]
-                    out.append(self._result(text, spans, id_lists[j].count(unk), ex, top_k))
-        return out
+            for batch in self._batches([len(ids) for ids in id_lists]):
+                ids, lengths = pad_batch([id_lists[i] for i in batch], pad_id=self.vocab.pad_id,
+                                         min_length=self.model.config.max_width)
+                for i, ex in zip(batch, self.model.explain(ids, lengths, per_filter=False)):
+                    out[i] = self._result(texts[i], tokenized[i], id_lists[i].count(unk), cut[i], ex, top_k)
+        return out  # type: ignore[return-value]
 
-    def _result(self, text: str, spans: list[tuple[str, int, int]], unknown: int,
+    def _batches(self, lengths: list[int]) -> list[list[int]]:
+        """Indices grouped shortest first, each group within ``batch_size`` texts and
+        ``max_batch_tokens`` padded tokens (a single longer text forms its own group)."""
+        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+        groups: list[list[int]] = []
+        current: list[int] = []
+        for i in order:
+            width = max(lengths[i], self.model.config.max_width)
+            if current and (len(current) >= self.batch_size or width * (len(current) + 1) > self.max_batch_tokens):
+                groups.append(current)
+                current = []
+            current.append(i)
+        if current:
+            groups.append(current)
+        return groups
+
+    def _result(self, text: str, spans: list[tuple[str, int, int]], unknown: int, truncated: int,
                 ex: text_cnn.Explanation, top_k: int) -> Classification:
         probs = torch.softmax(torch.tensor(ex.logits, dtype=torch.float64), dim=0).tolist()
         ranked = sorted(zip(self.labels, probs), key=lambda kv: (-kv[1], kv[0]))
@@ -125,28 +192,39 @@ class TextClassifier:
                                      filters=g.filters))
         return Classification(
             label=self.labels[ex.target],
-            score=probs[ex.target],
-            probabilities=dict(ranked),
+            score=float(probs[ex.target]),
+            probabilities={k: float(v) for k, v in ranked},
             evidence=tuple(evidence),
             logit=ex.logit,
             bias=ex.bias,
             num_tokens=ex.num_tokens,
             unknown_tokens=unknown,
+            truncated_tokens=truncated,
         )
 
+    def summary(self, *, seq_len: int = 32) -> dict[str, Any]:
+        """The layer table: ``{"layers": [{name, input_shape, output_shape, parameters, trainable}],
+        "total", "trainable", "seq_len"}`` (see ``models.text_cnn.summary``)."""
+        return text_cnn.summary(self.model.config, seq_len=seq_len)
+
     def info(self) -> dict[str, Any]:
-        """Plain-data description for ``/readyz`` and model listings."""
-        cfg = self.meta.get("config", {})
+        """Plain-data description for ``/v1/models``: name, version, format, labels, embedding mode,
+        filter sizes, number of filters, vocabulary size, max_tokens, metrics, data card and the
+        layer summary."""
+        cfg = self.model.config
         return {
             "name": self.name,
             "version": self.version,
-            "format": cfg.get("format", text_cnn.FORMAT),
+            "format": cfg.format,
             "labels": list(self.labels),
-            "embedding_mode": cfg.get("embedding_mode"),
-            "filter_sizes": list(cfg.get("filter_sizes", ())),
+            "embedding_mode": cfg.embedding_mode,
+            "filter_sizes": list(cfg.filter_sizes),
+            "num_filters": cfg.num_filters,
+            "embed_dim": cfg.embed_dim,
             "vocab_size": len(self.vocab),
+            "lowercase": cfg.lower,
+            "max_tokens": self.max_tokens,
             "metrics": self.meta.get("metrics", {}),
             "data_card": self.meta.get("data_card", {}),
-            "summary": text_cnn.summary(self.model.config),
-            "path": str(self.path) if self.path is not None else None,
+            "summary": self.summary(),
         }

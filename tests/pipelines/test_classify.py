@@ -1,0 +1,219 @@
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from models import text_cnn
+from models.text_cnn import TextCNN, TextCNNConfig
+from models.vocab import Vocab, tokenize
+from pipelines.classify import Classification, Evidence, TextClassifier
+from pipelines.errors import ResourceError
+
+ROOT = Path(__file__).resolve().parents[2]
+TREC_ARTIFACT = ROOT / "artifacts" / "classifier" / "trec-cnn"
+
+WORDS = ["who", "what", "where", "wrote", "hamlet", "how", "far", "is", "it", "the", "café", "river", "?", "'"]
+LABELS = ["HUM", "LOC", "NUM"]
+
+
+@pytest.fixture(scope="module")
+def tiny_classifier(tmp_path_factory):
+    vocab = Vocab(["<pad>", "<unk>"] + WORDS)
+    cfg = TextCNNConfig(vocab_size=len(vocab), embed_dim=8, num_classes=3, filter_sizes=(1, 2, 4), num_filters=6,
+                        embedding_mode="non-static")
+    torch.manual_seed(0)
+    model = TextCNN(cfg)
+    folder = tmp_path_factory.mktemp("clf") / "tiny-cnn"
+    text_cnn.save(model, folder, vocab=vocab, labels=LABELS, metrics={"test": {"accuracy": 0.25}},
+                  data_card={"name": "tiny-cnn", "version": "0.1", "source": "unit test"}, dtype=None)
+    return TextClassifier.load(folder)
+
+
+TEXTS = [
+    "Who wrote Hamlet ?",
+    "  Where is   the Café by the river?  ",
+    "how",
+    "What is it ' far ... unknownword zzz",
+]
+
+
+def test_probabilities_cover_every_label_sorted(tiny_classifier):
+    results = tiny_classifier.classify(TEXTS)
+    assert len(results) == len(TEXTS)
+    for r in results:
+        assert isinstance(r, Classification)
+        assert list(r.probabilities) == sorted(r.probabilities, key=r.probabilities.get, reverse=True)
+        assert set(r.probabilities) == set(LABELS)
+        assert math.isclose(sum(r.probabilities.values()), 1.0, abs_tol=1e-9)
+        assert r.label == next(iter(r.probabilities))
+        assert r.score == pytest.approx(r.probabilities[r.label])
+        for field in (r.score, r.logit, r.bias):
+            assert type(field) is float
+
+
+def test_evidence_spans_are_exact_substrings_and_contributions_add_up(tiny_classifier):
+    for text, r in zip(TEXTS, tiny_classifier.classify(TEXTS, top_k=1000)):
+        tokens = tokenize(text)
+        assert r.num_tokens == len(tokens)
+        assert r.evidence, text
+        for ev in r.evidence:
+            assert isinstance(ev, Evidence)
+            assert ev.text == text[ev.start:ev.end]
+            assert ev.text.lower().startswith(tokens[ev.token_start])
+            assert 1 <= ev.token_end - ev.token_start <= ev.width
+            assert ev.filters and all(isinstance(f, int) for f in ev.filters)
+        contributions = [ev.contribution for ev in r.evidence]
+        assert contributions == sorted(contributions, reverse=True)
+        # every n-gram with a firing filter is listed, so bias + contributions == the logit, exactly
+        # (the decomposition is float64 arithmetic on the pooled features: only float64 rounding differs)
+        assert r.bias + sum(contributions) == pytest.approx(r.logit, rel=1e-12, abs=1e-12)
+        assert r.truncated_tokens == 0
+        assert not any(isinstance(v, torch.Tensor) for v in vars(r).values())
+
+
+def test_top_k_limits_evidence_to_the_largest(tiny_classifier):
+    full = tiny_classifier.classify([TEXTS[1]], top_k=1000)[0]
+    top2 = tiny_classifier.classify([TEXTS[1]], top_k=2)[0]
+    assert top2.evidence == full.evidence[:2]
+    assert tiny_classifier.classify([TEXTS[1]], top_k=0)[0].evidence == ()
+    with pytest.raises(ValueError):
+        tiny_classifier.classify(TEXTS, top_k=-1)
+    with pytest.raises(TypeError):
+        tiny_classifier.classify("Who wrote Hamlet ?")
+
+
+def test_unknown_words_are_counted(tiny_classifier):
+    r = tiny_classifier.classify([TEXTS[3]])[0]
+    assert r.unknown_tokens == 5  # three '.' tokens, 'unknownword' and 'zzz'
+    assert tiny_classifier.classify([TEXTS[0]])[0].unknown_tokens == 0
+
+
+def test_texts_without_tokens_still_classify(tiny_classifier):
+    results = tiny_classifier.classify(["", "   ", "\n\t"])
+    assert len({r.label for r in results}) == 1  # all three are the same (empty) input to the model
+    for r in results:
+        assert r.num_tokens == 0 and r.evidence == ()
+        assert r.label in LABELS and 0 < r.score <= 1
+    assert tiny_classifier.classify([]) == []
+
+
+def _same(a, b):
+    assert a.label == b.label
+    assert a.probabilities == pytest.approx(b.probabilities, abs=1e-6)
+    assert a.logit == pytest.approx(b.logit, abs=1e-5)
+    assert a.bias + sum(e.contribution for e in a.evidence) == pytest.approx(
+        b.bias + sum(e.contribution for e in b.evidence), abs=1e-5)
+
+
+def _same_evidence(a, b):
+    assert [(e.start, e.end, e.width, e.filters) for e in a.evidence] == [(e.start, e.end, e.width, e.filters)
+                                                                          for e in b.evidence]
+    assert [e.contribution for e in a.evidence] == pytest.approx([e.contribution for e in b.evidence], abs=1e-5)
+
+
+def test_batching_does_not_change_results(tiny_classifier):
+    # "who who who ..." repeats its n-grams: they tie, and which copy wins a filter's max may change
+    # with the batch layout (float rounding), so only its decision and its logit are compared
+    texts = TEXTS + ["far", "who " * 40]
+    together = tiny_classifier.classify(texts, top_k=100)
+    for options in ({"batch_size": 1}, {"batch_size": 2}, {"max_batch_tokens": 5}):
+        alone = TextClassifier.load(tiny_classifier.path, **options).classify(texts, top_k=100)
+        for i, (a, b) in enumerate(zip(alone, together)):
+            _same(a, b)
+            if i < len(texts) - 1:
+                _same_evidence(a, b)
+    for text, b in zip(texts, together):  # alone, in input order
+        _same(tiny_classifier.classify([text], top_k=100)[0], b)
+
+
+def test_the_decision_matches_the_model_forward(tiny_classifier):
+    from models.text_cnn import pad_batch
+
+    vocab, model = tiny_classifier.vocab, tiny_classifier.model
+    ids, lengths = pad_batch([vocab.encode(tokenize(t)) for t in TEXTS], pad_id=vocab.pad_id)
+    with torch.inference_mode():
+        probs = torch.softmax(model(ids, lengths), dim=1)
+    for row, r in zip(probs, tiny_classifier.classify(TEXTS)):
+        assert r.label == LABELS[int(row.argmax())]
+        assert [r.probabilities[lab] for lab in LABELS] == pytest.approx(row.tolist(), abs=1e-6)
+
+
+def test_long_texts_run_whole_or_are_truncated_explicitly(tiny_classifier):
+    long = "where is the river ? " * 2000  # 10,000 tokens
+    whole = tiny_classifier.classify([long, "who"])
+    assert whole[0].num_tokens == 10_000 and whole[0].truncated_tokens == 0
+    everything = tiny_classifier.classify([long], top_k=10_000)[0]
+    assert everything.bias + sum(e.contribution for e in everything.evidence) == pytest.approx(
+        whole[0].logit, rel=1e-12, abs=1e-12)
+    cut = tiny_classifier.classify([long, "who"], max_tokens=7, top_k=100)
+    assert (cut[0].num_tokens, cut[0].truncated_tokens) == (7, 9_993)
+    assert (cut[1].num_tokens, cut[1].truncated_tokens) == (1, 0)
+    assert all(e.end <= len("where is the river ? where is") for e in cut[0].evidence)
+    _same(cut[0], tiny_classifier.classify(["where is the river ? where is"], top_k=100)[0])
+    limited = TextClassifier.load(tiny_classifier.path, max_tokens=3)
+    assert limited.classify([long])[0].truncated_tokens == 9_997
+    assert limited.info()["max_tokens"] == 3
+    with pytest.raises(ValueError):
+        tiny_classifier.classify(["x"], max_tokens=0)
+
+
+def test_info_is_plain_json(tiny_classifier):
+    info = tiny_classifier.info()
+    assert info["name"] == "tiny-cnn" and info["version"] == "0.1" and info["format"] == "textcnn-v1"
+    assert info["labels"] == LABELS
+    assert info["metrics"]["test"]["accuracy"] == 0.25
+    assert info["data_card"]["source"] == "unit test"
+    assert (info["embedding_mode"], info["filter_sizes"], info["num_filters"]) == ("non-static", [1, 2, 4], 6)
+    summary = info["summary"]
+    # by hand: embedding 16 words x 8 = 128; convs 1*8*6+6 = 54, 2*8*6+6 = 102, 4*8*6+6 = 198; fc 18*3+3 = 57
+    assert [layer["parameters"] for layer in summary["layers"]] == [128, 54, 102, 198, 0, 0, 57]
+    assert summary["total"] == 539 == sum(p.numel() for p in tiny_classifier.model.parameters())
+    assert all({"name", "input_shape", "output_shape", "parameters"} <= set(layer) for layer in summary["layers"])
+    assert "path" not in info  # no server paths through the API
+    json.dumps(info)
+    assert TextClassifier.load(tiny_classifier.path, name="other").info()["name"] == "other"
+
+
+def test_load_reports_the_broken_file(tmp_path, tiny_classifier):
+    with pytest.raises(ResourceError, match="config.json"):
+        TextClassifier.load(tmp_path)
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_classifier.path, broken)
+    with open(broken / "vocab.txt", "a", encoding="utf-8") as f:
+        f.write("extra\n")
+    with pytest.raises(ResourceError, match=r"vocab\.txt: 17 tokens .*vocab_size=16"):
+        TextClassifier.load(broken)
+    shutil.rmtree(broken)
+    shutil.copytree(tiny_classifier.path, broken)
+    (broken / "labels.json").write_text(json.dumps(["HUM", "LOC"]))
+    with pytest.raises(ResourceError, match=r"labels\.json: 2 labels .*num_classes=3"):
+        TextClassifier.load(broken)
+    (broken / "labels.json").write_text(json.dumps(LABELS))
+    cfg = json.loads((broken / "config.json").read_text())
+    cfg["num_filters"] = 7
+    (broken / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ResourceError, match=r"model\.safetensors: does not match its config\.json"):
+        TextClassifier.load(broken)
+
+
+@pytest.mark.slow
+def test_shipped_trec_model_classifies_real_questions():
+    clf = TextClassifier.load(TREC_ARTIFACT)
+    assert set(clf.labels) == {"ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"}
+    questions = {
+        "Who wrote Hamlet ?": "HUM",
+        "How far is it from Denver to Aspen ?": "NUM",
+        "What does NASA stand for ?": "ABBR",
+        "Where is the Eiffel Tower ?": "LOC",
+    }
+    results = clf.classify(list(questions), top_k=3)
+    assert [r.label for r in results] == list(questions.values())
+    who = results[0]
+    assert who.score > 0.5
+    assert any("who" in ev.text.lower() for ev in who.evidence)
+    info = clf.info()
+    assert info["metrics"]["test"]["accuracy"] >= 0.9
+    assert info["data_card"]["sizes"]["test"] == 500
