@@ -58,18 +58,24 @@ def test_batch_cost_is_bounded():
 def test_full_queue_answers_429_with_retry_after():
     fn = Recorder()
     fn.gate.clear()  # the model is stuck: nothing drains
-    b = Batcher(fn, name="t", max_queue=4, max_wait_s=0.0)
+    entered = threading.Event()
+    inner = fn.__call__
+    fn_stuck = lambda items: (entered.set(), inner(items))[1]  # noqa: E731
+    b = Batcher(fn_stuck, name="t", max_queue=4, max_wait_s=0.0)
     b.start()
     pool = ThreadPoolExecutor(4)
     try:
-        waiting = [pool.submit(b.submit, [1, 2]) for _ in range(3)]  # 1 job taken, 4 items queued
+        waiting = [pool.submit(b.submit, [1, 2])]
+        assert entered.wait(5)  # the worker holds the first job: it is no longer queued
+        waiting += [pool.submit(b.submit, [1, 2]) for _ in range(2)]  # 4 items queued behind it
         deadline = time.monotonic() + 5
         while b._pending < 4 and time.monotonic() < deadline:
             time.sleep(0.01)
+        assert b._pending == 4
         with pytest.raises(Problem) as info:
             b.submit([3])
         assert info.value.status == 429 and int(info.value.headers["Retry-After"]) >= 1
-        assert info.value.fields["limit"] == 4
+        assert info.value.fields["limit"] == 4 and info.value.fields["given"] == 5
     finally:
         fn.gate.set()
         for w in waiting:
