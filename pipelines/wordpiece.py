@@ -198,17 +198,25 @@ class WordPieceTokenizer:
             raise InputError("truncation 'only_second' needs a text_pair", code="bad-option")
 
         tok = self._tok_literal if split_special_tokens else self._tok
-        first = tok.encode_batch(list(texts), add_special_tokens=False)
-        second = tok.encode_batch(list(pairs), add_special_tokens=False) if pairs is not None else None
+        # Fast path: one batched call encodes every item whole (template included); only items over
+        # the limit are encoded again side by side, to truncate them explicitly (or refuse them).
+        inputs: list = list(zip(texts, pairs)) if pairs is not None else list(texts)
+        whole = tok.encode_batch(inputs, add_special_tokens=add_special_tokens)
         specials = self.num_special_tokens(pairs is not None) if add_special_tokens else 0
-
-        merged: list[tuple[Encoding, tuple[CutToken, ...], int, int]] = []
-        for i, enc_a in enumerate(first):
-            enc_b = second[i] if second is not None else None
-            cut = self._truncate(i, enc_a, enc_b, budget=limit - specials, limit=limit, specials=specials,
-                                 strategy=truncation, side=truncation_side)
-            n_a, n_b = len(enc_a), (len(enc_b) if enc_b is not None else 0)
-            merged.append((tok.post_process(enc_a, enc_b, add_special_tokens=add_special_tokens), cut, n_a, n_b))
+        merged: list[tuple[Encoding, tuple[CutToken, ...], tuple[int, int] | None]] = [
+            (enc, (), None) for enc in whole]
+        over = [i for i, enc in enumerate(whole) if len(enc) > limit]
+        if over:
+            first = tok.encode_batch([texts[i] for i in over], add_special_tokens=False)
+            second = (tok.encode_batch([pairs[i] for i in over], add_special_tokens=False)
+                      if pairs is not None else None)
+            for k, i in enumerate(over):
+                enc_a = first[k]
+                enc_b = second[k] if second is not None else None
+                cut = self._truncate(i, enc_a, enc_b, budget=limit - specials, limit=limit, specials=specials,
+                                     strategy=truncation, side=truncation_side)
+                counts = (len(enc_a), len(enc_b) if enc_b is not None else 0)
+                merged[i] = (tok.post_process(enc_a, enc_b, add_special_tokens=add_special_tokens), cut, counts)
 
         target = None
         if padding == "max_length":
@@ -219,9 +227,9 @@ class WordPieceTokenizer:
             target = -(-target // pad_to_multiple_of) * pad_to_multiple_of
 
         out = []
-        for i, (enc, cut, n_a, n_b) in enumerate(merged):
+        for i, (enc, cut, counts) in enumerate(merged):
             seq_texts = (texts[i], pairs[i] if pairs is not None else None)
-            out.append(self._to_encoded(enc, cut, n_a, n_b, seq_texts, target,
+            out.append(self._to_encoded(enc, cut, counts, seq_texts, target,
                                         words[i] if words is not None else None))
         return out
 
@@ -264,26 +272,30 @@ class WordPieceTokenizer:
             cut += _cut(enc_b, keep_b, 1, side)
         return cut
 
-    def _to_encoded(self, enc: Encoding, cut: tuple[CutToken, ...], n_a: int, n_b: int,
+    def _to_encoded(self, enc: Encoding, cut: tuple[CutToken, ...], counts: tuple[int, int] | None,
                     seq_texts: tuple[str, str | None], target: int | None,
                     words: tuple[Sequence[WordSpan], Sequence[WordSpan] | None] | None) -> Encoded:
         ids = enc.ids
         special = enc.special_tokens_mask
-        # Non-special positions hold A's tokens, then B's, in order (any template keeps that order).
-        seq_ids: list[int | None] = []
-        seen = 0
-        for s in special:
-            if s:
-                seq_ids.append(None)
-            else:
-                seq_ids.append(0 if seen < n_a else 1)
-                seen += 1
+        seq_ids: list[int | None]
+        if counts is None:  # encoded whole: the tokenizer knows which sequence each token came from
+            seq_ids = [None if s else q for s, q in zip(special, enc.sequence_ids)]
+        else:  # merged after truncation: non-special positions hold A's tokens, then B's, in order
+            n_a = counts[0]
+            seq_ids = []
+            seen = 0
+            for s in special:
+                if s:
+                    seq_ids.append(None)
+                else:
+                    seq_ids.append(0 if seen < n_a else 1)
+                    seen += 1
         offsets = enc.offsets
         unknown = tuple(
             UnknownSpan(i, seq_ids[i], offsets[i][0], offsets[i][1],
                         (seq_texts[seq_ids[i]] or "")[offsets[i][0]:offsets[i][1]])
             for i, tid in enumerate(ids) if tid == self.unk_id and not special[i] and seq_ids[i] is not None
-        )
+        ) if self.unk_id in ids else ()
         length = len(ids)
         tokens, type_ids, mask, word_ids = enc.tokens, enc.type_ids, enc.attention_mask, enc.word_ids
         alignment = _align(words, offsets, seq_ids) if words is not None else None
