@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint-imports browser bench bench-batching load soak eval clean
+.PHONY: install run test test-fast lint-imports test-deps bench bench-batching load soak eval clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,21 +22,23 @@ run: $(STAMP)
 lint-imports: $(STAMP)
 	$(BIN)/lint-imports
 
-# The web page's browser tests drive Debian's headless Chromium; installed here when missing and
-# this user may (root, or password-less sudo). Without it those tests skip and say why.
-browser:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+# The web page's browser tests drive Debian's headless Chromium, and the load-balancer tests
+# (tests/test_lb.py) run Debian's nginx; installed here when missing and this user may (root, or
+# password-less sudo). Without them those tests skip and say why.
+test-deps:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
+	        || ! PATH="$$PATH:/usr/sbin:/usr/local/sbin" command -v nginx >/dev/null; then \
 	    if [ "$$(id -u)" -eq 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
-	        echo "chromium/chromedriver missing and not root: the browser tests (tests/web) will skip"; exit 0; fi; \
-	    command -v apt-get >/dev/null || { echo "no apt-get: the browser tests (tests/web) will skip"; exit 0; }; \
-	    echo "installing chromium, chromium-driver and fonts-liberation for the browser tests"; \
+	        echo "chromium/chromedriver/nginx missing and not root: the browser and load-balancer tests will skip"; exit 0; fi; \
+	    command -v apt-get >/dev/null || { echo "no apt-get: the browser and load-balancer tests will skip"; exit 0; }; \
+	    echo "installing chromium, chromium-driver, fonts-liberation and nginx-light for the browser and load-balancer tests"; \
 	    export DEBIAN_FRONTEND=noninteractive; \
 	    $$SUDO apt-get update -qq && \
-	    $$SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-liberation >/dev/null \
-	        || echo "chromium install failed: the browser tests (tests/web) will skip"; \
+	    $$SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-liberation nginx-light >/dev/null \
+	        || echo "chromium/nginx install failed: the browser and load-balancer tests will skip"; \
 	fi
 
-test: $(STAMP) lint-imports browser
+test: $(STAMP) lint-imports test-deps
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP)

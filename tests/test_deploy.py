@@ -223,7 +223,9 @@ def test_compose_service_shape(api: dict):
     context = build if isinstance(build, str) else build.get("context", ".")
     dockerfile = "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
     assert (COMPOSE.parent / context / dockerfile).resolve() == DOCKERFILE
-    assert f"8000:{CONTAINER_PORT}" in [str(p) for p in api["ports"]]
+    # no host port and no container_name: `docker compose up --scale api=N` (the `lb` service publishes 8000)
+    assert "ports" not in api and "container_name" not in api
+    assert str(CONTAINER_PORT) in [str(p).split("/")[0] for p in api["expose"]]
     assert api["read_only"] is True
     assert "/tmp" in [str(t).split(":")[0] for t in ([api["tmpfs"]] if isinstance(api["tmpfs"], str) else api["tmpfs"])]
     assert "./artifacts:/app/artifacts:ro" in api["volumes"]
