@@ -425,18 +425,22 @@ def report(mixed: dict | None, overload: dict | None, meta: dict) -> str:
     if overload:
         res = overload["result"]
         e = res.errors
-        ok = next((r for r in res.rows if "[batch 8]" in r.name), res.total)
+        answered = next((r for r in res.rows if r.name.endswith("[batch 8]")), None)
+        refused = next((r for r in res.rows if r.name.endswith("[batch 8] → 429")), None)
+        n200 = (answered.requests - answered.failures) if answered else 0
+        n429 = (refused.requests - refused.failures) if refused else 0
         lz, rz = overload["livez"], overload["readyz"]
         out.append(f"\n**Overload run** ({overload['seconds']} s, {overload['users']} users with no think time, "
                    f"`POST /v1/embeddings` batches of 8 sentences, `LEXIFLOW_BATCH_QUEUE_MAX={overload['queue_max']}`, "
-                   f"`LEXIFLOW_TASKS=[\"embeddings\"]`):\n")
+                   f"`LEXIFLOW_TASKS=[\"embeddings\"]`; the `→ 429` row is the refused requests):\n")
         out.append(table(res))
-        n429 = overload["rejected_metric"]
-        out.append(f"\n{ok.requests:,} requests: {ok.requests - ok.failures - (int(n429) if n429 else 0):,} answered 200, "
-                   f"{int(n429) if n429 is not None else '?'} refused with 429 (`lexiflow_batch_rejected_total`; every "
-                   f"429 checked for `Retry-After` in seconds and problem+json: {e['bad-body']} without), "
-                   f"{e['5xx']} 5xx, {e['connection']} connection errors, {e['4xx'] + e['other']} other errors; "
-                   f"server log tracebacks: {overload['tracebacks']}.")
+        metric = overload["rejected_metric"]
+        out.append(f"\n{res.total.requests:,} requests seen by the clients: {n200:,} answered 200, {n429:,} refused "
+                   f"with 429 (every 429 checked for `Retry-After` in seconds and problem+json: {e['bad-body']} "
+                   f"without; the server's `lexiflow_batch_rejected_total` says "
+                   f"{int(metric) if metric is not None else '?'}; it also counts requests the clients abandoned "
+                   f"at the stop), {e['5xx']} 5xx, {e['connection']} connection errors, "
+                   f"{e['4xx'] + e['other']} other errors; server log tracebacks: {overload['tracebacks']}.")
         out.append(f"Health during the overload (own connection, every 0.25 s, 1 s timeout): `/livez` "
                    f"{lz['ok_within_1s']}/{lz['polls']} answered 200 within 1 s (max {lz['max_s'] * 1000:.0f} ms, "
                    f"p99 {lz['p99_s'] * 1000:.0f} ms); `/readyz` {rz['ok_within_1s']}/{rz['polls']} (max "

@@ -73,6 +73,9 @@ def _judge(r, ok: tuple[int, ...]) -> None:  # noqa: ANN001 - a locust response 
             if status == 429 and not (r.headers.get("retry-after") or "").isdigit():
                 r.failure("429 without a Retry-After in seconds")
                 return
+            # counted on its own row (the request's name + " → 429"): the tables then give the
+            # exact numbers of answered and refused requests, as the client saw them
+            r.request_meta["name"] = f"{r.request_meta['name']} → {status}"
         r.success()
         return
     if status == 0:

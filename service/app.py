@@ -9,7 +9,10 @@ message naming what is missing.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
+import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import metadata
@@ -125,8 +128,26 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await asyncio.to_thread(state.batcher.stop)
 
 
+def limit_malloc_arenas(arenas: int) -> bool:
+    """Cap glibc's malloc arenas in this process (``mallopt(M_ARENA_MAX)``), like the
+    ``MALLOC_ARENA_MAX`` variable but applied at run time; before the request threads exist it
+    covers all of them. A no-op (False) for 0, on other C libraries, or when the environment
+    variable is set (the operator's choice wins)."""
+    if arenas <= 0 or os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        return bool(libc.mallopt(_M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):  # musl and others: no glibc arenas to limit
+        return False
+
+
+_M_ARENA_MAX = -8  # glibc malloc.h
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    limit_malloc_arenas(settings.malloc_arena_max)
     metrics = Metrics()
     request_models = build_request_models(settings.limits)
     app = FastAPI(title="lexiflow", version=__version__, description=DESCRIPTION, lifespan=lifespan)

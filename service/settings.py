@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     torch_threads: int | None = Field(
         None, ge=1, le=64,
         description="torch intra-op threads per worker process; default: the CPU cores divided among the workers")
+    malloc_arena_max: int = Field(
+        2, ge=0, le=64,
+        description="glibc malloc arenas per worker process (0: glibc's default, 8 per core). Few arenas keep the "
+                    "resident memory flat under many request threads; more arenas fragment and grow it")
 
     # Access control. No key configured = open access (bind to loopback, the default host).
     api_keys: list[SecretStr] = Field(default_factory=list,
