@@ -1,9 +1,11 @@
-"""``lexiflow serve | train | eval``.
+"""``lexiflow serve | serve-ray | train | eval | batch``.
 
 ``serve`` runs the API with uvicorn (settings come from ``LEXIFLOW_*`` environment variables;
 the flags here override host, port, workers and log level). ``train`` and ``eval`` hand their
 arguments to the training and evaluation modules (``models/``, ``pipelines/``); see
-``lexiflow train TASK --help``.
+``lexiflow train TASK --help``. ``batch`` runs one task over a JSONL or text corpus, resumably
+(``lexiflow/batch.py``; see ``lexiflow batch TASK --help``). ``serve-ray`` runs the same app on
+Ray Serve (``service/ray_serve.py``, needs ``lexiflow[ray]``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,33 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_ray(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``serve-ray``: the same app on Ray Serve (service/ray_serve.py), until interrupted."""
+    if args.replicas is not None and (args.min_replicas is not None or args.max_replicas is not None):
+        parser.error("serve-ray: give --replicas N (fixed) or --min-replicas/--max-replicas (autoscaling), not both")
+    from service.ray_serve import RayNotInstalled, ServeOptions, require_ray, run
+    from service.settings import Settings
+
+    try:
+        require_ray()
+    except RayNotInstalled as exc:
+        print(f"lexiflow: {exc}", file=sys.stderr)
+        return 2
+    if args.log_level is not None:
+        os.environ["LEXIFLOW_LOG_LEVEL"] = args.log_level
+    settings = Settings()  # validate everything before Ray starts
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    given = {k: getattr(args, k) for k in ("min_replicas", "max_replicas", "target_ongoing_requests",
+                                           "max_ongoing_requests", "max_queued_requests", "num_cpus",
+                                           "torch_threads") if getattr(args, k) is not None}
+    try:
+        options = ServeOptions(replicas=args.replicas or 1, **given)
+    except ValueError as exc:
+        parser.error(f"serve-ray: {exc}")
+    return run(settings, options, host=args.host or settings.host, port=args.port or settings.port,
+               address=args.address, num_cpus=args.ray_cpus)
+
+
 def _dispatch(kind: str, args: argparse.Namespace, rest: list[str]) -> int:
     module_name, train_entry, eval_entry = TASKS[args.task]
     if (train_entry if kind == "train" else eval_entry) is None:
@@ -72,13 +101,44 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"])
     serve.set_defaults(func=lambda a, rest: _serve(a))
 
+    serve_ray = sub.add_parser("serve-ray", help="run the same REST API on Ray Serve (needs lexiflow[ray])")
+    serve_ray.add_argument("--host", help="proxy bind address (LEXIFLOW_HOST, default 127.0.0.1)")
+    serve_ray.add_argument("--port", type=int, help="proxy port (LEXIFLOW_PORT, default 8000)")
+    serve_ray.add_argument("--replicas", type=int, help="fixed number of replicas (default 1)")
+    serve_ray.add_argument("--min-replicas", type=int, help="autoscaling: fewest replicas (default 1)")
+    serve_ray.add_argument("--max-replicas", type=int, help="autoscaling: most replicas (default: --min-replicas)")
+    serve_ray.add_argument("--target-ongoing-requests", type=float,
+                           help="autoscaling: ongoing requests per replica to aim for (default 4)")
+    serve_ray.add_argument("--max-ongoing-requests", type=int,
+                           help="requests one replica works on at once (default 32)")
+    serve_ray.add_argument("--max-queued-requests", type=int,
+                           help="requests waiting in the proxy before 429 + Retry-After (default 256)")
+    serve_ray.add_argument("--num-cpus", type=float, help="CPUs reserved per replica (default 1)")
+    serve_ray.add_argument("--torch-threads", type=int, help="torch threads per replica (default: --num-cpus)")
+    serve_ray.add_argument("--address",
+                           help="a running Ray cluster (e.g. auto, ray://host:10001); default: start Ray here")
+    serve_ray.add_argument("--ray-cpus", type=int, help="CPUs of the local Ray instance (default: all)")
+    serve_ray.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"])
+    serve_ray.set_defaults(func=lambda a, rest, p=serve_ray: _serve_ray(a, p))
+
     for kind in ("train", "eval"):
         p = sub.add_parser(kind, help=f"{kind} a model (options after the task: `lexiflow {kind} TASK --help`)",
                            add_help=True)
         index = 1 if kind == "train" else 2
         p.add_argument("task", choices=sorted(t for t, spec in TASKS.items() if spec[index] is not None))
         p.set_defaults(func=lambda a, rest, kind=kind: _dispatch(kind, a, rest))
+
+    # Everything after `batch` belongs to lexiflow.batch's own parser (main() hands it over).
+    batch = sub.add_parser("batch", help="run lemmatize, tokenize, embed, classify or translate over a JSONL/text "
+                                         "corpus, resumably (`lexiflow batch TASK --help`)", add_help=False)
+    batch.set_defaults(func=lambda a, rest: _batch(rest))
     return parser
+
+
+def _batch(rest: list[str]) -> int:
+    from lexiflow.batch import main as batch_main
+
+    return batch_main(rest)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -86,9 +146,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(args_list) >= 2 and args_list[0] in ("train", "eval") and args_list[1] in TASKS:
         # everything after the task (``--help`` included) belongs to the task's own parser
         return _dispatch(args_list[0], argparse.Namespace(task=args_list[1]), args_list[2:])
+    if args_list and args_list[0] == "batch":
+        return _batch(args_list[1:])
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
-    if args.command == "serve" and rest:
+    if args.command in ("serve", "serve-ray") and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     return args.func(args, rest)
 
