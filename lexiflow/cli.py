@@ -45,6 +45,7 @@ def _serve(args: argparse.Namespace) -> int:
         workers=settings.workers,
         log_level=settings.log_level,
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=20,
     )
     return 0

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     torch_threads: int | None = Field(
         None, ge=1, le=64,
         description="torch intra-op threads per worker process; default: the CPU cores divided among the workers")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1", min_length=1,
+        description="comma-separated addresses (or '*') of proxies whose X-Forwarded-For/-Proto are trusted "
+                    "for the client address; docker-compose.yml trusts its nginx network")
     malloc_arena_max: int = Field(
         2, ge=0, le=64,
         description="glibc malloc arenas per worker process (0: glibc's default, 8 per core). Few arenas keep the "
