@@ -311,34 +311,15 @@ class Runner:
 
     def _embed(self, reqs: list[Any]) -> list[dict[str, Any]]:
         from pipelines import LayerChoice
-        from service.routes.embeddings import _cut, _out
+        from service.routes.embeddings import contextual_results
 
         r0, encoder = reqs[0], self.p.encoder
         assert encoder is not None
         choice = LayerChoice(r0.layer, r0.mean_last)
 
         def run(texts: list[str], pairs: list[str] | None) -> list[dict]:
-            results = []
-            for i, st in enumerate(encoder.encode(texts, pairs, max_length=r0.max_length, truncation=r0.truncation)):
-                e = st.encoded
-                res: dict[str, Any] = {"tokens": e.tokens[:e.length], "length": e.length,
-                                       "num_truncated": len(e.truncated), "truncated": _cut(e)}
-                if r0.pooling != "none":
-                    res["pooled"] = _out(encoder.pool(st, choice, r0.pooling), r0.encoding_format, r0.normalize)
-                elif r0.granularity == "tokens":
-                    tokens = choice.select(st.hidden)
-                    res["vectors"] = [{"index": k, "text": e.tokens[k], "sequence": e.sequence_ids[k],
-                                       "start": e.offsets[k][0], "end": e.offsets[k][1], "wordpieces": [k],
-                                       "vector": _out(tokens[k], r0.encoding_format, r0.normalize)}
-                                      for k in range(e.length)]
-                else:
-                    seq_texts = (texts[i], pairs[i] if pairs is not None else None)
-                    res["vectors"] = [{"index": w.word, "text": w.text, "sequence": w.sequence, "start": w.start,
-                                       "end": w.end, "wordpieces": list(w.wordpieces),
-                                       "vector": _out(w.vector, r0.encoding_format, r0.normalize)}
-                                      for w in encoder.word_vectors(st, choice, seq_texts)]
-                results.append(res)
-            return results
+            states = encoder.encode(texts, pairs, max_length=r0.max_length, truncation=r0.truncation)
+            return contextual_results(encoder, states, choice, r0, texts, pairs)
 
         return self._by_pair(reqs, run)
 

@@ -28,6 +28,33 @@ def _cut(e: Any) -> list[dict[str, Any]]:
             for c in e.truncated]
 
 
+def contextual_results(encoder: Any, states: list[TokenStates], choice: LayerChoice, options: Any,
+                       texts: list[str], pairs: list[str] | None) -> list[dict[str, Any]]:
+    """The ``results`` items of ``/v1/embeddings/contextual`` (also written by ``lexiflow batch
+    embed``): ``options`` carries the request's pooling, granularity, encoding_format and normalize."""
+    results = []
+    for i, st in enumerate(states):
+        e = st.encoded
+        res: dict[str, Any] = {"tokens": e.tokens[:e.length], "length": e.length,
+                               "num_truncated": len(e.truncated), "truncated": _cut(e)}
+        fmt, norm = options.encoding_format, options.normalize
+        if options.pooling != "none":
+            res["pooled"] = _out(encoder.pool(st, choice, options.pooling), fmt, norm)
+        elif options.granularity == "tokens":
+            tokens = choice.select(st.hidden)
+            res["vectors"] = [{"index": k, "text": e.tokens[k], "sequence": e.sequence_ids[k],
+                               "start": e.offsets[k][0], "end": e.offsets[k][1], "wordpieces": [k],
+                               "vector": _out(tokens[k], fmt, norm)}
+                              for k in range(e.length)]
+        else:
+            seq_texts = (texts[i], pairs[i] if pairs is not None else None)
+            res["vectors"] = [{"index": w.word, "text": w.text, "sequence": w.sequence, "start": w.start,
+                               "end": w.end, "wordpieces": list(w.wordpieces), "vector": _out(w.vector, fmt, norm)}
+                              for w in encoder.word_vectors(st, choice, seq_texts)]
+        results.append(res)
+    return results
+
+
 def router(models: RequestModels) -> APIRouter:
     r = APIRouter(prefix="/v1", tags=["embeddings"])
     EmbeddingsRequest = models.EmbeddingsRequest
@@ -74,26 +101,7 @@ def router(models: RequestModels) -> APIRouter:
         choice = LayerChoice(body.layer, body.mean_last)
         states: list[TokenStates] = encoder.encode(texts, pairs, max_length=body.max_length,
                                                    truncation=body.truncation, forward=forward)
-        results = []
-        for i, st in enumerate(states):
-            e = st.encoded
-            res: dict[str, Any] = {"tokens": e.tokens[:e.length], "length": e.length,
-                                   "num_truncated": len(e.truncated), "truncated": _cut(e)}
-            if body.pooling != "none":
-                res["pooled"] = _out(encoder.pool(st, choice, body.pooling), body.encoding_format, body.normalize)
-            elif body.granularity == "tokens":
-                tokens = choice.select(st.hidden)
-                res["vectors"] = [{"index": k, "text": e.tokens[k], "sequence": e.sequence_ids[k],
-                                   "start": e.offsets[k][0], "end": e.offsets[k][1], "wordpieces": [k],
-                                   "vector": _out(tokens[k], body.encoding_format, body.normalize)}
-                                  for k in range(e.length)]
-            else:
-                seq_texts = (texts[i], pairs[i] if pairs is not None else None)
-                res["vectors"] = [{"index": w.word, "text": w.text, "sequence": w.sequence, "start": w.start,
-                                   "end": w.end, "wordpieces": list(w.wordpieces),
-                                   "vector": _out(w.vector, body.encoding_format, body.normalize)}
-                                  for w in encoder.word_vectors(st, choice, seq_texts)]
-            results.append(res)
+        results = contextual_results(encoder, states, choice, body, texts, pairs)
         metrics.items.labels("embeddings").inc(len(texts))
         return FastJSONResponse({
             "model": encoder.name, "layer": choice.describe(encoder.num_layers), "pooling": body.pooling,
