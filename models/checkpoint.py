@@ -19,6 +19,8 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from models.atomic import old_path, swap_in_folder
+
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 
@@ -76,40 +78,19 @@ def save_artifact(
             with open(p, "rb") as f:
                 os.fsync(f.fileno())
         os.chmod(tmp, 0o755)
-        _swap_in(tmp, folder)
+        swap_in_folder(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return folder
 
 
-def _old_path(target: Path) -> Path:
-    return target.with_name(f".{target.name}.old")
-
-
-def _swap_in(new: Path, target: Path) -> None:
-    old = _old_path(target)
-    if not target.exists() and old.is_dir():  # a save killed between its two renames: restore first
-        os.replace(old, target)
-    if not target.exists():
-        os.replace(new, target)
-        return
-    shutil.rmtree(old, ignore_errors=True)
-    os.replace(target, old)
-    try:
-        os.replace(new, target)
-    except BaseException:
-        os.replace(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def read_config(folder: str | os.PathLike[str], *, expected_format: str | None = None) -> dict[str, Any]:
     folder = Path(folder)
     path = folder / CONFIG_FILE
     if not path.is_file():
-        if (_old_path(folder) / CONFIG_FILE).is_file():
-            raise ArtifactError(f"{path}: missing, but {_old_path(folder)} holds the previous artifact (a save was "
+        if (old_path(folder) / CONFIG_FILE).is_file():
+            raise ArtifactError(f"{path}: missing, but {old_path(folder)} holds the previous artifact (a save was "
                                 f"interrupted between two renames): rename it back to {folder.name}")
         raise ArtifactError(f"{path}: missing (is {folder} an artifact folder?)")
     try:

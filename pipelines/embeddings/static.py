@@ -46,6 +46,8 @@ from typing import Any
 import numpy as np
 from gensim.models import KeyedVectors
 
+from models.atomic import old_path, swap_in_folder
+
 from pipelines.errors import InputError, NotFound, ResourceError
 
 log = logging.getLogger("lexiflow.pipelines")
@@ -186,8 +188,8 @@ class StaticVectors:
         if str(path) == WORD2VEC_NAME and not path.exists():
             path = shipped_word2vec_path()
         if not path.exists():
-            if _old_path(path).is_dir():
-                raise ResourceError(f"{path}: missing, but {_old_path(path)} holds the previous version (a save was "
+            if old_path(path).is_dir():
+                raise ResourceError(f"{path}: missing, but {old_path(path)} holds the previous version (a save was "
                                     f"interrupted between two renames): rename it back to {path.name}")
             raise ResourceError(f"{path}: no such file or folder")
         if path.is_dir():
@@ -315,30 +317,6 @@ def temp_sibling(folder: Path) -> Path:
     """A new private folder next to ``folder`` (same file system, so a rename moves it into place)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp-"))
-
-
-def _old_path(folder: Path) -> Path:
-    return folder.with_name(f".{folder.name}.old")
-
-
-def swap_in_folder(new: Path, folder: Path) -> None:
-    """Rename the finished folder ``new`` to ``folder``. An existing ``folder`` is first renamed to
-    ``.NAME.old`` (restored if the second rename fails, deleted after it succeeds); a ``.NAME.old``
-    left by a process killed between the two renames is restored before anything else."""
-    old = _old_path(folder)
-    if not folder.exists() and old.is_dir():
-        os.replace(old, folder)
-    if not folder.exists():
-        os.replace(new, folder)
-        return
-    shutil.rmtree(old, ignore_errors=True)
-    os.replace(folder, old)
-    try:
-        os.replace(new, folder)
-    except BaseException:
-        os.replace(old, folder)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def make_shareable(folder: Path) -> None:
@@ -631,8 +609,8 @@ def read_artifact_config(folder: Path) -> dict[str, Any]:
     """A word2vec artifact folder's ``config.json``, checked for the fields loading needs."""
     path = folder / "config.json"
     if not path.is_file():
-        if (_old_path(folder) / "config.json").is_file():
-            raise ResourceError(f"{path}: missing, but {_old_path(folder)} holds the previous artifact (a save was "
+        if (old_path(folder) / "config.json").is_file():
+            raise ResourceError(f"{path}: missing, but {old_path(folder)} holds the previous artifact (a save was "
                                 f"interrupted between two renames): rename it back to {folder.name}")
         raise ResourceError(f"{folder}: no config.json (expected a word2vec artifact folder written by "
                             "`lexiflow train word2vec`, or pass a vectors file)")
