@@ -324,29 +324,14 @@ class Runner:
         return self._by_pair(reqs, run)
 
     def _static(self, reqs: list[Any]) -> list[dict[str, Any]]:
-        from service.routes.embeddings import _out
+        from service.routes.embeddings import static_words
 
         r0 = reqs[0]
         model = self.p.static_model(r0.model)
         results = []
         for spans in self.p.word_splitter().words([r.text for r in reqs]):
             words = [w.text for w in spans if not w.is_space and any(ch.isalnum() for ch in w.text)]
-            out, oov = [], []
-            for word in words:
-                key = model.lookup(word)
-                item: dict[str, Any] = {"word": word, "key": key, "found": key is not None}
-                if key is None:
-                    oov.append(word)
-                    if self.p.tokenizer is not None:
-                        item["wordpieces"] = self.p.tokenizer.encode([word], add_special_tokens=False,
-                                                                     truncation="longest_first")[0].tokens
-                else:
-                    if r0.include_vectors:
-                        item["vector"] = _out(model.vector(word), r0.encoding_format)
-                    if r0.neighbours:
-                        item["neighbours"] = [{"word": w, "similarity": round(float(s), 4)}
-                                              for w, s in model.most_similar(key, topn=r0.neighbours)]
-                out.append(item)
+            out, oov = static_words(model, words, self.p.tokenizer, r0)
             results.append({"words": out, "oov": oov})
         return results
 

@@ -55,6 +55,29 @@ def contextual_results(encoder: Any, states: list[TokenStates], choice: LayerCho
     return results
 
 
+def static_words(model: Any, words: list[str], tokenizer: Any, options: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """The ``words`` and ``oov`` of ``/v1/embeddings/static`` (also written by ``lexiflow batch
+    embed --static``): ``options`` carries include_vectors, encoding_format and neighbours. An
+    unknown word gets its WordPiece split instead of a vector."""
+    out, oov = [], []
+    for word in words:
+        key = model.lookup(word)
+        item: dict[str, Any] = {"word": word, "key": key, "found": key is not None}
+        if key is None:
+            oov.append(word)
+            if tokenizer is not None:
+                item["wordpieces"] = tokenizer.encode([word], add_special_tokens=False,
+                                                      truncation="longest_first")[0].tokens
+        else:
+            if options.include_vectors:
+                item["vector"] = _out(model.vector(word), options.encoding_format)
+            if options.neighbours:
+                item["neighbours"] = [{"word": w, "similarity": round(float(s), 4)}
+                                      for w, s in model.most_similar(key, topn=options.neighbours)]
+        out.append(item)
+    return out, oov
+
+
 def router(models: RequestModels) -> APIRouter:
     r = APIRouter(prefix="/v1", tags=["embeddings"])
     EmbeddingsRequest = models.EmbeddingsRequest
@@ -118,22 +141,7 @@ def router(models: RequestModels) -> APIRouter:
         else:
             spans = pipelines.word_splitter().words([body.text])[0]
             words = [w.text for w in spans if not w.is_space and any(ch.isalnum() for ch in w.text)]
-        out, oov = [], []
-        for word in words:
-            key = model.lookup(word)
-            item: dict[str, Any] = {"word": word, "key": key, "found": key is not None}
-            if key is None:
-                oov.append(word)
-                if pipelines.tokenizer is not None:
-                    item["wordpieces"] = pipelines.tokenizer.encode([word], add_special_tokens=False,
-                                                                    truncation="longest_first")[0].tokens
-            else:
-                if body.include_vectors:
-                    item["vector"] = _out(model.vector(word), body.encoding_format)
-                if body.neighbours:
-                    item["neighbours"] = [{"word": w, "similarity": round(float(s), 4)}
-                                          for w, s in model.most_similar(key, topn=body.neighbours)]
-            out.append(item)
+        out, oov = static_words(model, words, pipelines.tokenizer, body)
         metrics.items.labels("static").inc(len(words))
         return FastJSONResponse({"model": model.name, "dimensions": model.dim, "vocab_size": model.vocab_size,
                                  "words": out, "oov": oov})
