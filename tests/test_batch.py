@@ -330,3 +330,17 @@ def test_ray_data_run_equals_the_local_run(tmp_path, small_ray):
     assert read_jsonl(on_ray)[-1]["error"]["type"] == "/problems/malformed-json"
     state = json.loads((tmp_path / "ray.jsonl.progress").read_text())
     assert state["complete"] and state["chunks"] == 7 and state["response"]["engine"] == "lookup"
+
+
+@pytest.mark.slow
+def test_static_embed_equals_the_rest_answer(tmp_path, client):
+    texts = ["The bank raised its rates.", "Zzqxv wrote unbelievably well."]
+    src = write_jsonl(tmp_path / "in.jsonl", [{"text": t} for t in texts])
+    out = tmp_path / "out.jsonl"
+    assert run_batch("embed", "--static", "--neighbours", "2", "-i", src, "-o", out) == 0
+    rows = read_jsonl(out)
+    assert len(rows) == len(texts)
+    for text, row in zip(texts, rows):
+        api = client.post("/v1/embeddings/static", json={"text": text, "neighbours": 2}).json()
+        assert_close(result_fields(row), {"words": api["words"], "oov": api["oov"]})
+    assert rows[1]["oov"] == ["Zzqxv"] and rows[1]["words"][0]["wordpieces"]
