@@ -37,6 +37,9 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load_test import wait_ready  # noqa: E402  (bench/ is not a package)
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 SECTION_START = "<!-- bench_ray_serve:start -->"
@@ -95,20 +98,6 @@ def start(args: list[str], port: int, log_path: Path) -> subprocess.Popen[bytes]
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def wait_ready(base: str, proc: subprocess.Popen[bytes], log_path: Path, timeout: float = 240) -> float:
-    t0 = time.monotonic()
-    with httpx.Client(base_url=base, timeout=5) as client:
-        while time.monotonic() - t0 < timeout:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                if client.get("/readyz").status_code == 200:
-                    return time.monotonic() - t0
-            except httpx.TransportError:
-                pass
-            time.sleep(0.25)
-    raise RuntimeError(f"/readyz not 200 within {timeout:.0f} s:\n{log_path.read_text()[-3000:]}")
-
 
 def stop(proc: subprocess.Popen[bytes], grace_s: float = 60) -> None:
     if proc.poll() is None:
@@ -163,7 +152,7 @@ def run_one(name: str, cli_args: list[str], args: argparse.Namespace, logdir: Pa
     proc = start(cli_args, port, log_path)
     try:
         base = f"http://127.0.0.1:{port}"
-        result.ready_s = wait_ready(base, proc, log_path)
+        result.ready_s = wait_ready(base, proc, log_path, timeout=240)
         asyncio.run(load(base, args.clients, args.warmup, args.seconds, result))
     finally:
         stop(proc)
