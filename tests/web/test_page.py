@@ -15,7 +15,6 @@ import base64
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_process
 
 # The browser tests need a real server process (about 20 s to start with the real models), which is
 # what this project's `slow` marker means; each test itself takes 0.5-3 s.
@@ -96,13 +95,7 @@ def server(tmp_path_factory):
             time.sleep(0.3)
         yield base
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
 
 
 @pytest.fixture(scope="module")
