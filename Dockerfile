@@ -29,6 +29,11 @@ RUN python -m pip install --no-deps . \
  && python -m pip check \
  && python -c "import torch; assert torch.version.cuda is None" \
  && lexiflow --help > /dev/null
+# Optional extras: `docker build --build-arg EXTRAS=ray .` adds Ray (`lexiflow serve-ray`,
+# `lexiflow batch --ray-address`); the default image has none.
+ARG EXTRAS=""
+RUN if [ -n "$EXTRAS" ]; then python -m pip install ".[$EXTRAS]" && python -m pip check \
+      && python -c "import torch; assert torch.version.cuda is None"; fi
 # GloVe converted once, at build time, into gensim's native format: every container and worker
 # memory-maps the same read-only file instead of converting at start.
 RUN python -c "from pathlib import Path; from pipelines.embeddings.static import ensure_glove_converted; print(ensure_glove_converted(Path('/opt/lexiflow-cache')))"
