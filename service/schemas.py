@@ -87,6 +87,12 @@ class RequestModels:
     AttentionRequest: type[BaseModel]
 
 
+TokenizeField = Literal["tokens", "input_ids", "token_type_ids", "position_ids", "attention_mask",
+                        "special_tokens_mask", "offsets", "sequence_ids", "word_ids", "unknown", "truncated",
+                        "alignment"]
+TOKENIZE_ALWAYS = ("length", "num_unk", "num_truncated")
+
+
 def build_request_models(limits: Limits) -> RequestModels:
     Text = Annotated[
         str,
@@ -148,6 +154,11 @@ def build_request_models(limits: Limits) -> RequestModels:
             False, description="treat special-token strings typed in the text (e.g. '[SEP]') as plain text")
         align_with: Literal["spacy"] | None = Field(
             None, description="add the alignment from spaCy tokens to wordpieces")
+        fields: list[TokenizeField] | None = Field(
+            None, min_length=1,
+            description="return only these per-sequence fields (`length`, `num_unk` and `num_truncated` always "
+                        "come back); default: all. A model input needs only input_ids, token_type_ids and "
+                        "attention_mask, a third of the response")
 
         @model_validator(mode="after")
         def _pairs(self) -> TokenizeRequest:
@@ -419,20 +430,28 @@ class AlignmentOut(BaseModel):
 
 
 class TokenizeResult(BaseModel):
-    tokens: list[str]
-    input_ids: list[int]
-    token_type_ids: list[int] = Field(description="segment ids: 0 for [CLS] A [SEP], 1 for B [SEP]")
-    position_ids: list[int]
-    attention_mask: list[int]
-    special_tokens_mask: list[int]
-    offsets: list[tuple[int, int]] = Field(description="character [start, end) in the text named by sequence_ids")
-    sequence_ids: list[int | None] = Field(description="0 = text, 1 = text_pair, null = special or padding")
-    word_ids: list[int | None] = Field(description="pre-tokenized word index within its own text")
+    """One sequence. Every field comes back unless the request's `fields` leaves it out
+    (`length`, `num_unk` and `num_truncated` always do)."""
+
+    tokens: list[str] = Field(default_factory=list)
+    input_ids: list[int] = Field(default_factory=list)
+    token_type_ids: list[int] = Field(default_factory=list,
+                                      description="segment ids: 0 for [CLS] A [SEP], 1 for B [SEP]")
+    position_ids: list[int] = Field(default_factory=list)
+    attention_mask: list[int] = Field(default_factory=list)
+    special_tokens_mask: list[int] = Field(default_factory=list)
+    offsets: list[tuple[int, int]] = Field(default_factory=list,
+                                           description="character [start, end) in the text named by sequence_ids")
+    sequence_ids: list[int | None] = Field(default_factory=list,
+                                           description="0 = text, 1 = text_pair, null = special or padding")
+    word_ids: list[int | None] = Field(default_factory=list,
+                                       description="pre-tokenized word index within its own text")
     length: int = Field(description="tokens before padding")
     num_unk: int
-    unknown: list[UnknownOut]
+    unknown: list[UnknownOut] = Field(default_factory=list)
     num_truncated: int
-    truncated: list[CutTokenOut] = Field(description="tokens removed by truncation, in text order")
+    truncated: list[CutTokenOut] = Field(default_factory=list,
+                                         description="tokens removed by truncation, in text order")
     alignment: list[AlignmentOut] | None = None
 
 

@@ -9,7 +9,7 @@ from service.deps import MetricsDep, PipelinesDep
 from service.errors import Problem
 from service.responses import FastJSONResponse
 from service.routes import PROBLEMS
-from service.schemas import RequestModels, TokenizeResponse
+from service.schemas import TOKENIZE_ALWAYS, RequestModels, TokenizeResponse
 
 
 def _result(e: Encoded) -> dict[str, Any]:
@@ -66,6 +66,7 @@ def router(models: RequestModels) -> APIRouter:
             truncation=body.truncation, truncation_side=body.truncation_side, padding=body.padding,
             pad_to_multiple_of=body.pad_to_multiple_of, split_special_tokens=body.split_special_tokens, words=words)
         metrics.items.labels("tokenize").inc(len(texts))
+        keep = set(body.fields or ()) | set(TOKENIZE_ALWAYS)
         return FastJSONResponse({
             "model": tokenizer.name,
             "model_version": tokenizer.version,
@@ -73,7 +74,8 @@ def router(models: RequestModels) -> APIRouter:
             "max_length": body.max_length or tokenizer.model_max_length,
             "truncation": body.truncation,
             "padding": body.padding,
-            "results": [_result(e) for e in encoded],
+            "results": [_result(e) for e in encoded] if body.fields is None else [
+                {k: v for k, v in _result(e).items() if k in keep} for e in encoded],
         })
 
     return r

@@ -250,3 +250,19 @@ def test_missing_model_stops_startup(tmp_path):
     with pytest.raises(Exception, match="no tokenizer.json or vocab.txt"):
         with TestClient(app):
             pass
+
+
+def test_tokenize_fields_selects_what_comes_back(client):
+    body = {"text": ["The kids were playing.", "Zzqx ✓"], "text_pair": ["Who plays?", "ok"]}
+    full = client.post("/v1/tokenize", json=body).json()["results"]
+    r = client.post("/v1/tokenize", json={**body, "fields": ["input_ids", "attention_mask", "token_type_ids"]})
+    assert r.status_code == 200, r.text
+    for small, whole in zip(r.json()["results"], full):
+        assert set(small) == {"input_ids", "attention_mask", "token_type_ids", "length", "num_unk", "num_truncated"}
+        assert all(small[k] == whole[k] for k in small)
+    assert len(r.content) < len(client.post("/v1/tokenize", json=body).content) / 2
+
+
+@pytest.mark.parametrize("fields", [[], ["input_ids", "logits"], "input_ids"])
+def test_tokenize_fields_refuses_unknown_or_empty(client, fields):
+    assert_problem(client.post("/v1/tokenize", json={"text": "a", "fields": fields}), 422)
