@@ -158,7 +158,7 @@ def build_request_models(limits: Limits) -> RequestModels:
             None, min_length=1,
             description="return only these per-sequence fields (`length`, `num_unk` and `num_truncated` always "
                         "come back); default: all. A model input needs only input_ids, token_type_ids and "
-                        "attention_mask, a third of the response")
+                        "attention_mask, under a third of the response")
 
         @model_validator(mode="after")
         def _pairs(self) -> TokenizeRequest:
