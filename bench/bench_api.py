@@ -26,9 +26,7 @@ import argparse
 import datetime as dt
 import json
 import os
-import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +40,9 @@ if str(ROOT) not in sys.path:  # run from a source tree without `pip install -e 
     sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import cpu_model, free_port, usable_cores  # noqa: E402
 
 from pipelines import Lemmatizer, WordPieceTokenizer  # noqa: E402
 from pipelines.loading import ENCODER_NAME, default_encoder_path  # noqa: E402
@@ -142,12 +143,6 @@ def n_words(texts: list[str]) -> int:
 
 
 # ----- the server --------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(port: int, log_path: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("LEXIFLOW_") and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
@@ -199,8 +194,11 @@ class Side:
         return self.units_done / self.seconds if self.seconds else 0.0
 
 
-def run_interleaved(sides: list[Side], requests: int, budget_s: float, rounds: int = 5) -> None:
+def run_interleaved(sides: list[Side], requests: int, budget_s: float, rounds: int = 5, warmup: int = 0) -> None:
     """`requests` calls per side, in `rounds` alternating chunks; a side stops early past its share of the budget."""
+    for side in sides:  # untimed first calls: threads, caches, allocator
+        for k in range(warmup):
+            side.call(k)
     per_side_budget = budget_s / len(sides)
     k = 0
     for r in range(rounds):
@@ -220,16 +218,8 @@ def run_interleaved(sides: list[Side], requests: int, budget_s: float, rounds: i
 
 
 def machine() -> str:
-    """`nproc` and CPU model, for the table."""
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = re.sub(r"\s+", " ", line.split(":", 1)[1]).strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} × {model}"
+    """Cores and CPU model, short, for the table's machine column."""
+    return f"{usable_cores()} × {cpu_model()}"
 
 
 def load_note(start: tuple[float, float, float], end: tuple[float, float, float]) -> str:
@@ -319,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60, trust_env=False,
                           headers={"content-type": "application/json"}) as client:
             wait_ready(client, proc, log_path)
-            results = measure(args, client, lemmatizer, tokenizer)
+            results, notes = measure(args, client, lemmatizer, tokenizer)
     finally:
         stop_server(proc)
     print(f"server log: {log_path}", file=sys.stderr)
@@ -334,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for metric, _, _, detail in results:
         print(f"- {metric}: {detail}")
+    for note in notes:
+        print(f"- {note}")
     if args.write:
         write_rows(rows)
         print(f"\nwrote {len(rows)} rows to {BENCHMARKS}")
@@ -341,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def measure(args: argparse.Namespace, client: httpx.Client, lemmatizer: Lemmatizer,
-            tokenizer: WordPieceTokenizer) -> list[tuple[str, float, float, str]]:
+            tokenizer: WordPieceTokenizer) -> tuple[list[tuple[str, float, float, str]], list[str]]:
     size = args.batch
     # Request bodies are encoded before timing: the client's json.dumps is not the service's cost.
     lem_bodies = {}
@@ -384,16 +376,14 @@ def measure(args: argparse.Namespace, client: httpx.Client, lemmatizer: Lemmatiz
         raise RuntimeError("the API's input_ids differ from the in-process tokenizer's: not the same work")
 
     results = []
+    notes: list[str] = []
 
     # --- lemmatize
     lem_sides = [
         Side("in-process", lambda k: lemmatizer.lemmatize(text_batch(k, size)), lambda k: n_words(text_batch(k, size))),
         Side("API", lambda k: post("/v1/lemmatize", lem_body(k)), lambda k: n_words(text_batch(k, size))),
     ]
-    for side in lem_sides:
-        for k in range(args.warmup):
-            side.call(k)
-    run_interleaved(lem_sides, args.requests, args.budget)
+    run_interleaved(lem_sides, args.requests, args.budget, warmup=args.warmup)
     inp, api = lem_sides
     results.append((f"lemmatize words/s (batch {size})", inp.rate, api.rate,
                     f"in-process {inp.requests} batches in {inp.seconds:.1f} s "
@@ -415,15 +405,31 @@ def measure(args: argparse.Namespace, client: httpx.Client, lemmatizer: Lemmatiz
 
     tok_sides = [Side("raw", raw, lambda k: size), Side("pipeline", pipe, lambda k: size),
                  Side("API", lambda k: post("/v1/tokenize", tok_body(k)), lambda k: size)]
-    for side in tok_sides:
-        for k in range(args.warmup):
-            side.call(k)
-    run_interleaved(tok_sides, args.requests, args.budget)
+    run_interleaved(tok_sides, args.requests, args.budget, warmup=args.warmup)
     raw_s, pipe_s, api_s = tok_sides
     detail = "; ".join(f"{s.name} {s.requests} batches in {s.seconds:.2f} s ({1000 * s.seconds / s.requests:.1f} ms/batch)"
                        for s in tok_sides)
     results.append((f"tokenize pairs seq/s (batch {size}), raw tokenizers", raw_s.rate, api_s.rate, detail))
     results.append((f"tokenize pairs seq/s (batch {size}), pipeline", pipe_s.rate, api_s.rate, detail))
+
+    # --- what a tokenize request costs beyond the pipeline, by size: the answer grows with the batch
+    def ms_per_call(call: Callable[[], object], n: int = 30) -> float:
+        call()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            call()
+        return 1000 * (time.perf_counter() - t0) / n
+
+    parts = []
+    for n, fields in ((1, None), (8, None), (size, None), (size, ["input_ids", "token_type_ids", "attention_mask"])):
+        first, second = pair_batch(0, n)
+        body = json.dumps({"text": first, "text_pair": second, **({"fields": fields} if fields else {})}).encode()
+        kb = len(post("/v1/tokenize", body).content) / 1024
+        api_ms = ms_per_call(lambda: post("/v1/tokenize", body))
+        pipe_ms = ms_per_call(lambda: tokenizer.encode(first, second))
+        parts.append(f"{n} pair{'s' if n > 1 else ''}{' with `fields` ids/types/mask' if fields else ''}: API "
+                     f"{api_ms:.1f} ms, pipeline {pipe_ms:.2f} ms, answer {kb:.0f} KB")
+    notes.append("tokenize cost by size, one request at a time: " + "; ".join(parts))
 
     # --- classify: the shipped CNN in-process vs POST /v1/classify (labels, probabilities and evidence)
     classifier = load_classifier()
@@ -441,15 +447,12 @@ def measure(args: argparse.Namespace, client: httpx.Client, lemmatizer: Lemmatiz
             raise RuntimeError("the API's labels differ from the in-process classifier's: not the same work")
         cls_sides = [Side("in-process", lambda k: classifier.classify(text_batch(k, size), top_k=5), lambda k: size),
                      Side("API", lambda k: post("/v1/classify", cls_body(k)), lambda k: size)]
-        for side in cls_sides:
-            for k in range(args.warmup):
-                side.call(k)
-        run_interleaved(cls_sides, args.requests, args.budget)
+        run_interleaved(cls_sides, args.requests, args.budget, warmup=args.warmup)
         inp, api = cls_sides
         results.append((f"classify sentences/s (batch {size}, {classifier.name}, evidence top 5)", inp.rate, api.rate,
                         f"in-process {inp.requests} batches in {inp.seconds:.1f} s; API {api.requests} requests in "
                         f"{api.seconds:.1f} s"))
-    return results
+    return results, notes
 
 
 def load_classifier():  # noqa: ANN201 - a TextClassifier or None

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -30,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine  # noqa: E402  (bench/ is not a package)
 
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 HEADING = "## Batch corpora (issue 8)"
@@ -46,22 +47,6 @@ RUNS = (
 )
 TASKS = {"lemmatize": ["lemmatize"], "embed": ["embed"]}
 SUMMARY = re.compile(r": (\d+) texts, (\d+) errors, ([\d.]+) s, ([\d.]+) texts/s")
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = re.sub(r"\s+", " ", line.split(":", 1)[1]).strip()
-                break
-    except OSError:
-        pass
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 1
-    return f"{cores} cores ({model}), {platform.platform(terse=True)}, Python {platform.python_version()}"
 
 
 def write_corpus(path: Path, lines: int) -> int:

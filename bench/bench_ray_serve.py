@@ -25,9 +25,7 @@ import asyncio
 import datetime as dt
 import json
 import os
-import platform
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,7 +36,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_test import wait_ready  # noqa: E402  (bench/ is not a package)
+from common import free_port, machine  # noqa: E402  (bench/ is not a package)
+from load_test import wait_ready  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "BENCHMARKS.md"
@@ -77,12 +76,6 @@ class Result:
             return float("nan")
         xs = sorted(self.latencies)
         return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(args: list[str], port: int, log_path: Path) -> subprocess.Popen[bytes]:
@@ -159,19 +152,6 @@ def run_one(name: str, cli_args: list[str], args: argparse.Namespace, logdir: Pa
     print(f"{name}: {result.rate:.1f} req/s, p50 {result.pct(0.5):.0f} ms, p99 {result.pct(0.99):.0f} ms, "
           f"errors {result.errors or 0} (ready after {result.ready_s:.1f} s)", flush=True)
     return result
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{cores} cores ({cpu}), {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
 def table(results: list[Result], base: Result) -> str:

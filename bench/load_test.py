@@ -32,10 +32,8 @@ import csv
 import datetime as dt
 import json
 import os
-import platform
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,6 +44,9 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import free_port, machine  # noqa: E402  (bench/ is not a package)
+
 ROOT = Path(__file__).resolve().parents[1]
 LOCUSTFILE = ROOT / "bench" / "locustfile.py"
 BENCHMARKS = ROOT / "BENCHMARKS.md"
@@ -55,12 +56,6 @@ HOST = "127.0.0.1"
 
 
 # ----- the server ----------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 def start_server(port: int, log_path: Path, workers: int = 1, **env_extra: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("LEXIFLOW_") and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
@@ -288,7 +283,8 @@ def mixed_phase(args: argparse.Namespace, out: Path) -> dict:
     port = free_port()
     base = f"http://{HOST}:{port}"
     log = out / "server_mixed.log"
-    proc = start_server(port, log, workers=args.workers)
+    arenas = {} if args.malloc_arena_max is None else {"LEXIFLOW_MALLOC_ARENA_MAX": str(args.malloc_arena_max)}
+    proc = start_server(port, log, workers=args.workers, **arenas)
     try:
         ready_s = wait_ready(base, proc, log)
         tasks = served_tasks(base)
@@ -359,18 +355,6 @@ def overload_phase(args: argparse.Namespace, out: Path) -> dict:
 
 
 # ----- reporting -----------------------------------------------------------------------------------------------
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores ({model}), {platform.system()} {platform.release()}, Python {platform.python_version()}"
-
-
 def load() -> str:
     return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -473,6 +457,9 @@ def main() -> int:
     ap.add_argument("--users", type=int, default=8, help="concurrent users in the mixed run")
     ap.add_argument("--spawn-rate", type=float, default=2.0)
     ap.add_argument("--workers", type=int, default=1, help="uvicorn workers of the mixed-run server")
+    ap.add_argument("--malloc-arena-max", type=int, default=None,
+                    help="LEXIFLOW_MALLOC_ARENA_MAX of the mixed-run server (default: the service's, 2; "
+                         "0 = glibc's own default, to see the memory growth the cap prevents)")
     ap.add_argument("--queue-max", type=int, default=16, help="LEXIFLOW_BATCH_QUEUE_MAX of the overload server")
     ap.add_argument("--overload-users", type=int, default=64)
     ap.add_argument("--overload-seconds", type=int, default=45)

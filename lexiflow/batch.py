@@ -165,9 +165,9 @@ def plan_for(job: Job, settings: Any, threads: int) -> Any:
     """The service's LoadPlan for these settings, cut down to what this one task needs."""
     from dataclasses import replace
 
-    from service.app import _plan
+    from service.app import load_plan
 
-    plan = _plan(settings)
+    plan = load_plan(settings)
     o = job.options
     base = dict(tasks=(), lemmatize_engines=(), torch_threads=threads, classifiers={}, translators={})
     if job.task == "lemmatize":
@@ -955,9 +955,9 @@ def job_from_args(args: argparse.Namespace) -> Job:
         raise Refused(f"invalid option: {_validation_problem(exc)['detail']}") from None
     options = request.model_dump(exclude={"text", "text_pair", "words"})
     if kind in ("classify", "translate", "static"):
-        from service.app import _plan
+        from service.app import load_plan
 
-        plan = _plan(settings)
+        plan = load_plan(settings)
         available = {"classify": plan.classifiers, "translate": plan.translators, "static": plan.static_models}[kind]
         if not available:
             raise Refused(f"no {kind} model is configured (see LEXIFLOW_CLASSIFIERS / LEXIFLOW_TRANSLATORS)")

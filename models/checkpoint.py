@@ -132,3 +132,13 @@ def config_from_dict(cls: type, data: Mapping[str, Any]) -> Any:
         if key in fields:
             kwargs[key] = tuple(value) if isinstance(value, list) else value
     return cls(**kwargs)
+
+
+def load_config(folder: str | os.PathLike[str], cls: type, *, expected_format: str) -> Any:
+    """``config.json`` of an artifact folder as the config dataclass ``cls``; an ``ArtifactError``
+    names the file when it is missing, of another format, or does not fit ``cls``."""
+    raw = read_config(folder, expected_format=expected_format)
+    try:
+        return config_from_dict(cls, raw)
+    except (TypeError, ValueError) as exc:
+        raise ArtifactError(f"{Path(folder) / CONFIG_FILE}: invalid {cls.__name__} ({exc})") from exc

@@ -31,9 +31,8 @@ from models.checkpoint import (
     CONFIG_FILE,
     WEIGHTS_FILE,
     ArtifactError,
-    config_from_dict,
+    load_config,
     load_state_into,
-    read_config,
     save_artifact,
 )
 from models.vocab import Vocab
@@ -415,11 +414,7 @@ def load(folder: str | Path) -> tuple[TextCNN, Vocab, list[str], dict[str, Any]]
     labels and padding id agree with it. Returns (model in eval mode, vocab, labels, meta) where meta
     holds ``config``, ``metrics``, ``data_card`` and ``model_card`` (README text or None)."""
     folder = Path(folder)
-    raw = read_config(folder, expected_format=FORMAT)
-    try:
-        config = config_from_dict(TextCNNConfig, raw)
-    except (TypeError, ValueError) as exc:
-        raise ArtifactError(f"{folder / CONFIG_FILE}: invalid TextCNN config ({exc})") from exc
+    config = load_config(folder, TextCNNConfig, expected_format=FORMAT)
 
     vocab_path = folder / VOCAB_FILE
     if not vocab_path.is_file():

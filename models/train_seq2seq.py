@@ -29,15 +29,15 @@ import shlex
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from models.checkpoint import ArtifactError, config_from_dict, load_state_into, read_config, save_artifact
+from models.checkpoint import ArtifactError, load_config, load_state_into, save_artifact
 from models.seq2seq import ATTENTION_TYPES, Seq2Seq, Seq2SeqConfig, beam_search, greedy_decode
 from models.training import (
     INITS,
@@ -50,7 +50,7 @@ from models.training import (
     progress,
     set_seed,
 )
-from models.vocab import BOS, EOS, PAD, UNK, Vocab, tokenize, tokenize_with_spans, write_text_atomic
+from models.vocab import BOS, EOS, PAD, UNK, Vocab, tokenize, write_text_atomic
 
 FORMAT = "seq2seq-attn-v1"
 SRC_VOCAB_FILE = "src_vocab.txt"
@@ -533,11 +533,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 def load(folder: str | Path) -> LoadedModel:
     """Rebuild the model from config.json, check it against both vocabularies, load the weights (fp32)."""
     folder = Path(folder)
-    cfg = read_config(folder, expected_format=FORMAT)
-    try:
-        config = config_from_dict(Seq2SeqConfig, cfg)
-    except (TypeError, ValueError) as exc:
-        raise ArtifactError(f"{folder / 'config.json'}: {exc}") from exc
+    config = load_config(folder, Seq2SeqConfig, expected_format=FORMAT)
     vocabs = []
     for name, size_field in ((SRC_VOCAB_FILE, "src_vocab_size"), (TGT_VOCAB_FILE, "tgt_vocab_size")):
         path = folder / name

@@ -17,7 +17,15 @@ from pipelines.heatmap import attention_svg
 from pipelines.translate import AttentionResult, SourceToken, Translation, Translator
 from pipelines.errors import InputError, NotFound, PipelineError, ResourceError
 from pipelines.lemmatize import ENGINES, LemmaToken, LemmatizedText, Lemmatizer, Sentence, WordSpan
-from pipelines.loading import ALL_TASKS, LoadPlan, Pipelines, check_plan, discover_artifacts, load_pipelines
+from pipelines.loading import (
+    ALL_TASKS,
+    LoadPlan,
+    Pipelines,
+    check_plan,
+    discover_artifacts,
+    discover_static_models,
+    load_pipelines,
+)
 from pipelines.senses import Calibration, SenseComparer, SenseComparison
 from pipelines.wordpiece import PADDINGS, TRUNCATIONS, CutToken, Encoded, UnknownSpan, WordAlignment, WordPieceTokenizer
 
@@ -50,6 +58,7 @@ __all__ = [
     "WordSpan",
     "check_plan",
     "discover_artifacts",
+    "discover_static_models",
     "load_pipelines",
     "CutToken",
     "Encoded",

@@ -80,6 +80,18 @@ def discover_artifacts(folder: Path, kind: str) -> dict[str, Path]:
     return {p.name: p for p in found}
 
 
+def discover_static_models(artifacts_dir: Path) -> dict[str, str]:
+    """The default static models: GloVe (shipped as a package), then every word2vec artifact under
+    ``<artifacts_dir>/word2vec``, the shipped one by its documented name (``word2vec-wikitext2``),
+    others as ``word2vec-<folder>``."""
+    from pipelines.embeddings.static import WORD2VEC_ARTIFACT, WORD2VEC_NAME
+
+    models = {GLOVE: GLOVE}
+    for name, folder in discover_artifacts(artifacts_dir / "word2vec", "word2vec").items():
+        models[WORD2VEC_NAME if name == WORD2VEC_ARTIFACT.name else f"word2vec-{name}"] = str(folder)
+    return models
+
+
 @dataclass(frozen=True)
 class LoadPlan:
     lemmatize_engines: Sequence[Engine] = ("rule", "lookup")

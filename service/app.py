@@ -20,7 +20,14 @@ from importlib import metadata
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from pipelines import LoadPlan, Pipelines, check_plan, discover_artifacts, load_pipelines
+from pipelines import (
+    LoadPlan,
+    Pipelines,
+    check_plan,
+    discover_artifacts,
+    discover_static_models,
+    load_pipelines,
+)
 from service.batching import Batcher, BatcherMetrics, ClientGone
 from service.deps import ServiceState
 from service.errors import install_error_handlers, problem_response
@@ -46,20 +53,13 @@ Errors are RFC 9457 `application/problem+json` documents with `type`, `title`, `
 """
 
 
-SHIPPED_WORD2VEC = ("wikitext2-sg", "word2vec-wikitext2")  # artifacts/word2vec/<folder>, its public name
-
-
 def _static_models(settings: Settings) -> dict[str, str]:
     if settings.static_models is not None:
         return dict(settings.static_models)
-    models = {"glove-6b-50d": "glove-6b-50d"}
-    for name, folder in discover_artifacts(settings.artifacts_dir / "word2vec", "word2vec").items():
-        # the shipped skip-gram model answers to its documented name, others to word2vec-<folder>
-        models[SHIPPED_WORD2VEC[1] if name == SHIPPED_WORD2VEC[0] else f"word2vec-{name}"] = str(folder)
-    return models
+    return discover_static_models(settings.artifacts_dir)
 
 
-def _plan(settings: Settings) -> LoadPlan:
+def load_plan(settings: Settings) -> LoadPlan:
     calibration = settings.senses_calibration or settings.artifacts_dir / "senses" / "calibration.json"
     tasks = list(settings.tasks)
     found: dict[str, dict] = {}
@@ -95,7 +95,7 @@ def _batcher(state: ServiceState, pipelines: Pipelines) -> Batcher | None:
 
 async def _load(state: ServiceState) -> None:
     try:
-        pipelines = await asyncio.to_thread(load_pipelines, _plan(state.settings))
+        pipelines = await asyncio.to_thread(load_pipelines, load_plan(state.settings))
     except Exception as exc:  # reported by /readyz and the log; the process stays up for diagnosis
         state.error = f"{type(exc).__name__}: {exc}"
         log.exception("loading models failed")
@@ -111,7 +111,7 @@ async def _load(state: ServiceState) -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ServiceState = app.state.lexiflow
-    await asyncio.to_thread(check_plan, _plan(state.settings))  # fail fast on a missing package or folder
+    await asyncio.to_thread(check_plan, load_plan(state.settings))  # fail fast on a missing package or folder
     task = None
     if state.settings.load_in_background:
         task = asyncio.create_task(_load(state))
