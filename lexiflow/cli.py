@@ -2,7 +2,7 @@
 
 ``serve`` runs the API with uvicorn (settings come from ``LEXIFLOW_*`` environment variables;
 the flags here override host, port, workers and log level). ``train`` and ``eval`` hand their
-arguments to the training and evaluation modules (``models/``, ``pipelines/``); see
+arguments to the training and evaluation modules (``training/``, ``evals/``); see
 ``lexiflow train TASK --help``. ``batch`` runs one task over a JSONL or text corpus, resumably
 (``lexiflow/batch.py``; see ``lexiflow batch TASK --help``). ``serve-ray`` runs the same app on
 Ray Serve (``service/ray_serve.py``, needs ``lexiflow[ray]``).
@@ -11,19 +11,29 @@ Ray Serve (``service/ray_serve.py``, needs ``lexiflow[ray]``).
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
 
-TASKS: dict[str, tuple[str, str | None, str | None]] = {
-    # task: (module, train entry, eval entry); None where the task has no such step
-    "classifier": ("models.train_classifier", "main", "eval_main"),
-    "seq2seq": ("models.train_seq2seq", "main", "eval_main"),
-    "word2vec": ("pipelines.embeddings.word2vec", "main", "eval_main"),
-    "senses": ("pipelines.eval_senses", None, "eval_main"),
-}
+def _offline_entries(task: str) -> tuple[object | None, object | None]:
+    """(train entry, eval entry) of an offline task, imported only when asked for (torch, gensim)."""
+    if task == "classifier":
+        from training import classifier
+        return classifier.main, classifier.eval_main
+    if task == "seq2seq":
+        from training import seq2seq
+        return seq2seq.main, seq2seq.eval_main
+    if task == "word2vec":
+        from training import word2vec
+        return word2vec.main, word2vec.eval_main
+    if task == "senses":
+        from evals import senses
+        return None, senses.eval_main
+    raise KeyError(task)
+
+
+OFFLINE_TASKS = ("classifier", "seq2seq", "senses", "word2vec")  # senses has only `eval`
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -79,16 +89,15 @@ def _serve_ray(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
 
 def _dispatch(kind: str, args: argparse.Namespace, rest: list[str]) -> int:
-    module_name, train_entry, eval_entry = TASKS[args.task]
-    if (train_entry if kind == "train" else eval_entry) is None:
-        raise SystemExit(f"lexiflow: there is no `{kind} {args.task}`")
     try:
-        module = importlib.import_module(module_name)
+        train_entry, eval_entry = _offline_entries(args.task)
     except ImportError as exc:
         print(f"lexiflow: {args.task} {kind} is not available in this build ({exc})", file=sys.stderr)
         return 2
-    entry = getattr(module, train_entry if kind == "train" else eval_entry)  # type: ignore[arg-type]
-    return int(entry(rest) or 0)
+    entry = train_entry if kind == "train" else eval_entry
+    if entry is None:
+        raise SystemExit(f"lexiflow: there is no `{kind} {args.task}`")
+    return int(entry(rest) or 0)  # type: ignore[operator]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -125,8 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     for kind in ("train", "eval"):
         p = sub.add_parser(kind, help=f"{kind} a model (options after the task: `lexiflow {kind} TASK --help`)",
                            add_help=True)
-        index = 1 if kind == "train" else 2
-        p.add_argument("task", choices=sorted(t for t, spec in TASKS.items() if spec[index] is not None))
+        p.add_argument("task", choices=[t for t in OFFLINE_TASKS if kind == "eval" or t != "senses"])
         p.set_defaults(func=lambda a, rest, kind=kind: _dispatch(kind, a, rest))
 
     # Everything after `batch` belongs to lexiflow.batch's own parser (main() hands it over).
@@ -144,7 +152,7 @@ def _batch(rest: list[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if len(args_list) >= 2 and args_list[0] in ("train", "eval") and args_list[1] in TASKS:
+    if len(args_list) >= 2 and args_list[0] in ("train", "eval") and args_list[1] in OFFLINE_TASKS:
         # everything after the task (``--help`` included) belongs to the task's own parser
         return _dispatch(args_list[0], argparse.Namespace(task=args_list[1]), args_list[2:])
     if args_list and args_list[0] == "batch":

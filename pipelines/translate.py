@@ -19,7 +19,7 @@ import torch
 
 from models import seq2seq
 from models.checkpoint import ArtifactError
-from models.train_seq2seq import FORMAT, detokenize, load, pad_batch
+from models.seq2seq_artifact import FORMAT, detokenize, load, pad_batch
 from models.vocab import tokenize_with_spans
 from pipelines.errors import InputError, ResourceError
 
@@ -70,7 +70,7 @@ class Translator:
         try:
             loaded = load(folder)
         except ArtifactError as exc:
-            raise ResourceError(f"{exc} (train one with: python -m models.train_seq2seq --output {folder})") from exc
+            raise ResourceError(f"{exc} (train one with: python -m training.seq2seq --output {folder})") from exc
         loaded.model.eval()
         return cls(loaded, name=name or folder.name, path=str(folder))
 

@@ -300,7 +300,7 @@ class StaticVectors:
 
     @property
     def keyed_vectors(self) -> KeyedVectors:
-        """The gensim object, for offline evaluation only (``pipelines.embeddings.word2vec``)."""
+        """The gensim object, for offline evaluation only (``training.word2vec``)."""
         return self._kv
 
 

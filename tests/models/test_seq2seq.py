@@ -12,7 +12,7 @@ import torch
 
 from models.checkpoint import ArtifactError
 from models.seq2seq import Seq2Seq, Seq2SeqConfig, attention, beam_search, greedy_decode, masked_softmax
-from models.train_seq2seq import (
+from training.seq2seq import (
     Example,
     Vocab,
     detokenize,

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from models.seq2seq import Seq2Seq, Seq2SeqConfig
-from models.train_seq2seq import save
+from training.seq2seq import save
 from models.vocab import BOS, EOS, PAD, UNK, Vocab
 from pipelines.errors import InputError, ResourceError
 from pipelines.translate import Translation, Translator

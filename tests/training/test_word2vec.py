@@ -14,9 +14,9 @@ import pytest
 from gensim.models import KeyedVectors
 from gensim.test.utils import datapath
 
-from pipelines.embeddings import word2vec as w2v
+from training import word2vec as w2v
 from pipelines.embeddings.static import ARTIFACT_FORMAT, StaticRegistry, StaticVectors, shipped_word2vec_path
-from pipelines.embeddings.word2vec import (
+from training.word2vec import (
     FileSentences,
     TrainConfig,
     clean_wikitext,

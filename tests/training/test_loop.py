@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from models.training import (
+from training.loop import (
     INITS,
     OPTIMIZERS,
     SCHEDULES,

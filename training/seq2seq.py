@@ -1,8 +1,8 @@
 """Train and evaluate the LSTM encoder-decoder (models/seq2seq.py) on sentence pairs.
 
-    python -m models.train_seq2seq --data tatoeba-en-es --max-words 10 --output artifacts/seq2seq/en-es-attn
-    python -m models.train_seq2seq --dry-run --data pairs.tsv --output /tmp/s2s     # seconds, for CI
-    python -m models.train_seq2seq eval artifacts/seq2seq/en-es-attn --beam 1,5 [--json]
+    python -m training.seq2seq --data tatoeba-en-es --max-words 10 --output artifacts/seq2seq/en-es-attn
+    python -m training.seq2seq --dry-run --data pairs.tsv --output /tmp/s2s     # seconds, for CI
+    python -m training.seq2seq eval artifacts/seq2seq/en-es-attn --beam 1,5 [--json]
 
 Splits are by English sentence: Tatoeba repeats a source with alternative translations, so all
 pairs of one (normalised) source go to the same split, and the test BLEU uses every translation
@@ -24,11 +24,10 @@ import json
 import math
 import platform
 import random
-import re
 import shlex
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +36,22 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from models.checkpoint import ArtifactError, load_config, load_state_into, save_artifact
+from models.checkpoint import ArtifactError
+from models.seq2seq_artifact import (
+    DATA_CARD_FILE,
+    METRICS_FILE,
+    SPECIALS,
+    capitalised_words,
+    detokenize,
+    load,
+    read_json,
+    pad_batch,
+    save,
+    source_tokens,
+    target_tokens,
+)
 from models.seq2seq import ATTENTION_TYPES, Seq2Seq, Seq2SeqConfig, beam_search, greedy_decode
-from models.training import (
+from training.loop import (
     INITS,
     OPTIMIZERS,
     SCHEDULES,
@@ -52,12 +64,6 @@ from models.training import (
 )
 from models.vocab import BOS, EOS, PAD, UNK, Vocab, tokenize, write_text_atomic
 
-FORMAT = "seq2seq-attn-v1"
-SRC_VOCAB_FILE = "src_vocab.txt"
-TGT_VOCAB_FILE = "tgt_vocab.txt"
-METRICS_FILE = "metrics.json"
-DATA_CARD_FILE = "data_card.json"
-SPECIALS = (PAD, UNK, BOS, EOS)
 TATOEBA = "tatoeba-en-es"
 
 
@@ -77,7 +83,7 @@ def load_pairs(data: str, *, max_words: int | None = None) -> tuple[list[Example
     sides both have at least one token. Returns the pairs and a description of the source.
     """
     if data == TATOEBA:
-        from models.data import TATOEBA_SPA, load_tatoeba_spa
+        from training.datasets import TATOEBA_SPA, load_tatoeba_spa
 
         raw = [(p.source, p.target) for p in load_tatoeba_spa()]
         info = {
@@ -153,67 +159,6 @@ def group_references(examples: Sequence[Example]) -> list[tuple[str, list[str]]]
     return list(groups.values())
 
 
-# -- tokenisation shared with pipelines/translate.py ------------------------------------
-
-_OPENING = {"¿", "¡", "(", "[", "«", "“"}
-
-
-def source_tokens(text: str) -> list[str]:
-    return tokenize(text, lower=True)
-
-
-def target_tokens(text: str, keep_capital: set[str] | frozenset[str] = frozenset()) -> list[str]:
-    """Cased tokens, the sentence-initial word lowercased unless it is in ``keep_capital``."""
-    toks = tokenize(text, lower=False)
-    for i, t in enumerate(toks):
-        if t in _OPENING or not any(ch.isalpha() for ch in t):
-            continue
-        if t not in keep_capital:
-            toks[i] = t.lower()
-        break
-    return toks
-
-
-def capitalised_words(targets: Sequence[str]) -> set[str]:
-    """Words that appear capitalised mid-sentence more often than lowercased (names)."""
-    counts: Counter[str] = Counter()
-    for text in targets:
-        toks = tokenize(text, lower=False)
-        counts.update(toks[1:])
-    return {w for w, c in counts.items() if w[:1].isupper() and c > counts.get(w.lower(), 0)}
-
-
-_NO_SPACE_BEFORE = re.compile(r"^[.,;:!?%)\]»”…]+$")
-_NUMBER_JOIN = re.compile(r"(\d)([.,:]) (?=\d)")
-
-
-def detokenize(tokens: Sequence[str], *, capitalize: bool = True) -> str:
-    """Join target tokens the Spanish way: no space before closing punctuation, none after
-    ¿ ¡ and other openers, straight double quotes attached inside their pair, "10 : 30" -> "10:30";
-    the first letter is capitalised."""
-    out = ""
-    prev = None
-    open_quote = False
-    for tok in tokens:
-        space = prev is not None and not _NO_SPACE_BEFORE.match(tok) and prev not in _OPENING
-        if tok == '"':
-            space = space and not open_quote      # a closing quote hugs the previous word
-            open_quote = not open_quote
-        elif prev == '"' and open_quote:
-            space = False                         # the word after an opening quote hugs it
-        if space:
-            out += " "
-        out += tok
-        prev = tok
-    out = _NUMBER_JOIN.sub(r"\1\2", out)
-    if capitalize:
-        for i, ch in enumerate(out):
-            if ch.isalpha():
-                out = out[:i] + ch.upper() + out[i + 1:]
-                break
-    return out
-
-
 def build_vocabs(
     train: Sequence[Example], *, max_vocab: int | None, min_freq: int, keep_capital: set[str]
 ) -> tuple[Vocab, Vocab]:
@@ -236,14 +181,6 @@ def encode_examples(examples: Sequence[Example], src_vocab: Vocab, tgt_vocab: Vo
         [src_vocab.encode(source_tokens(e.source)) for e in examples],
         [[bos, *tgt_vocab.encode(target_tokens(e.target, keep_capital)), eos] for e in examples],
     )
-
-
-def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
-    out = torch.full((len(seqs), max(1, int(lengths.max()) if len(seqs) else 1)), pad_id, dtype=torch.long)
-    for i, s in enumerate(seqs):
-        out[i, : len(s)] = torch.tensor(s, dtype=torch.long)
-    return out, lengths
 
 
 def batches(data: Encoded, batch_size: int, *, shuffle: bool, rng: random.Random | None = None) -> list[list[int]]:
@@ -436,7 +373,7 @@ def fit(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
             "target": "models.vocab.tokenize, cased; sentence-initial word lowercased unless usually capitalised",
             "max_vocab": args.max_vocab, "min_freq": args.min_freq,
         },
-        "command": "python -m models.train_seq2seq " + shlex.join(argv),
+        "command": "python -m training.seq2seq " + shlex.join(argv),
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
                     "torch": torch.__version__, "threads": args.threads},
     }
@@ -494,78 +431,6 @@ def fit(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- artifact
 
 
-KEEP_CAPITAL_FILE = "keep_capital.txt"
-
-
-def save(
-    folder: str | Path, model: Seq2Seq, config: Seq2SeqConfig, src_vocab: Vocab, tgt_vocab: Vocab,
-    keep_capital: set[str], metrics: dict[str, Any], data_card: dict[str, Any], *, fp16: bool = True,
-) -> Path:
-    return save_artifact(
-        folder, config=config, state_dict=model.state_dict(),
-        files={SRC_VOCAB_FILE: "\n".join(src_vocab.itos) + "\n", TGT_VOCAB_FILE: "\n".join(tgt_vocab.itos) + "\n",
-               KEEP_CAPITAL_FILE: "".join(w + "\n" for w in sorted(keep_capital))},
-        json_files={METRICS_FILE: metrics, DATA_CARD_FILE: data_card},
-        dtype=torch.float16 if fp16 else None,
-    )
-
-
-@dataclass
-class LoadedModel:
-    model: Seq2Seq
-    config: Seq2SeqConfig
-    src_vocab: Vocab
-    tgt_vocab: Vocab
-    keep_capital: set[str]
-    metrics: dict[str, Any]
-    data_card: dict[str, Any]
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ArtifactError(f"{path}: not valid JSON ({exc})") from exc
-
-
-def load(folder: str | Path) -> LoadedModel:
-    """Rebuild the model from config.json, check it against both vocabularies, load the weights (fp32)."""
-    folder = Path(folder)
-    config = load_config(folder, Seq2SeqConfig, expected_format=FORMAT)
-    vocabs = []
-    for name, size_field in ((SRC_VOCAB_FILE, "src_vocab_size"), (TGT_VOCAB_FILE, "tgt_vocab_size")):
-        path = folder / name
-        if not path.is_file():
-            raise ArtifactError(f"{path}: missing")
-        try:
-            vocab = Vocab.load(path)
-        except ValueError as exc:
-            raise ArtifactError(f"{path}: {exc}") from exc
-        if len(vocab) != getattr(config, size_field):
-            raise ArtifactError(f"{path}: has {len(vocab)} tokens but config.json says {size_field}="
-                                f"{getattr(config, size_field)}")
-        for tok, field in ((PAD, "pad_id"), (UNK, "unk_id"), (BOS, "bos_id"), (EOS, "eos_id")):
-            if vocab.stoi.get(tok) != getattr(config, field):
-                raise ArtifactError(f"{path}: {tok} has id {vocab.stoi.get(tok)} but config.json says "
-                                    f"{field}={getattr(config, field)}")
-        vocabs.append(vocab)
-    model = Seq2Seq(config)
-    load_state_into(model, folder)
-    rows = {"src_embed.weight": config.src_vocab_size, "tgt_embed.weight": config.tgt_vocab_size,
-            "out.weight": config.tgt_vocab_size}
-    for key, expected in rows.items():
-        got = model.state_dict()[key].shape[0]
-        if got != expected:  # load_state_into already guards shapes; kept as an explicit invariant
-            raise ArtifactError(f"{folder / 'model.safetensors'}: {key} has {got} rows, expected {expected}")
-    model.eval()
-    kc_path = folder / KEEP_CAPITAL_FILE
-    keep = set(kc_path.read_text(encoding="utf-8").split()) if kc_path.is_file() else set()
-    return LoadedModel(model, config, vocabs[0], vocabs[1], keep, _read_json(folder / METRICS_FILE),
-                       _read_json(folder / DATA_CARD_FILE))
-
-
 # ----------------------------------------------------------------------------- CLI
 
 
@@ -574,7 +439,7 @@ def log(msg: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m models.train_seq2seq",
+    p = argparse.ArgumentParser(prog="python -m training.seq2seq",
                                 description="Train an LSTM encoder-decoder with attention (eval: see 'eval --help').")
     p.add_argument("--data", default=TATOEBA, help=f"{TATOEBA!r} or a TSV file source<TAB>target")
     p.add_argument("--max-words", type=int, default=10, help="keep pairs whose source has <= N words")
@@ -652,7 +517,7 @@ def rebuild_test_split(card: dict[str, Any], *, data: str | None = None) -> list
 
 
 def build_eval_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m models.train_seq2seq eval",
+    p = argparse.ArgumentParser(prog="python -m training.seq2seq eval",
                                 description="Corpus BLEU and chrF (sacrebleu) on an artifact's held-out test set.")
     p.add_argument("artifact", help="artifact folder")
     p.add_argument("--beam", default="1,5", help="comma-separated beam sizes; 1 = greedy")
@@ -690,7 +555,7 @@ def eval_main(argv: list[str] | None = None) -> int:
                "results": results}
     if args.save:
         path = Path(args.artifact) / METRICS_FILE
-        metrics = _read_json(path)
+        metrics = read_json(path)
         metrics["test"] = summary
         write_text_atomic(path, json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
     if args.json:

@@ -1,8 +1,8 @@
 """Train, and evaluate, a Kim (2014) TextCNN sentence classifier.
 
-    python -m models.train_classifier --data trec --embedding-mode non-static --output artifacts/classifier/trec-cnn
-    python -m models.train_classifier eval --model artifacts/classifier/trec-cnn --data trec
-    python -m models.train_classifier --data mine.csv --text-column text --label-column label --dry-run
+    python -m training.classifier --data trec --embedding-mode non-static --output artifacts/classifier/trec-cnn
+    python -m training.classifier eval --model artifacts/classifier/trec-cnn --data trec
+    python -m training.classifier --data mine.csv --text-column text --label-column label --dry-run
 
 Data: ``trec`` (5,452 training questions; test = the untouched 500-question test set), ``mr``
 (10,605 movie-review snippets; test = a fixed seeded 10% split) or a CSV/TSV/JSONL file. The dev
@@ -39,9 +39,9 @@ import torch
 import torch.nn.functional as F
 
 from models import text_cnn
-from models.data import MR, TREC, LabelledText, load_mr, load_trec, read_labelled_file
+from training.datasets import MR, TREC, LabelledText, load_mr, load_trec, read_labelled_file
 from models.text_cnn import CONV_PADDINGS, EMBEDDING_MODES, TextCNN, TextCNNConfig, format_summary, pad_batch, summary
-from models.training import (
+from training.loop import (
     INITS,
     OPTIMIZERS,
     SCHEDULES,
@@ -494,9 +494,9 @@ def _filter_sizes(s: str) -> tuple[int, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m models.train_classifier",
+    p = argparse.ArgumentParser(prog="python -m training.classifier",
                                 description="Train a Kim (2014) CNN sentence classifier. "
-                                            "Run 'python -m models.train_classifier eval --help' to evaluate one.")
+                                            "Run 'python -m training.classifier eval --help' to evaluate one.")
     d = p.add_argument_group("data")
     d.add_argument("--data", default="trec", help="trec, mr, or a .csv/.tsv/.jsonl file (default: trec)")
     d.add_argument("--text-column", default="text")
@@ -711,7 +711,7 @@ def main(argv: list[str] | None = None) -> int:
             "label_counts": {"train": dict(Counter(x.label for x in train)),
                              "test": dict(Counter(x.label for x in test))},
             "vectors": vec_desc or "none",
-            "command": "python -m models.train_classifier " + shlex.join(argv),
+            "command": "python -m training.classifier " + shlex.join(argv),
             "seed": args.seed,
             "dry_run": args.dry_run,
             "training_seconds": round(train_seconds, 1),

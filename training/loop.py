@@ -2,7 +2,7 @@
 weight initialisation, early stopping, Kim's max-norm constraint, progress bars and a
 classification report.
 
-Public names are kept stable: ``models/train_classifier.py`` and ``models/train_seq2seq.py``
+Public names are kept stable: ``training/classifier.py`` and ``training/seq2seq.py``
 both import them.
 """
 

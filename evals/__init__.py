@@ -1,0 +1,1 @@
+"""Offline evaluation (senses, WiC). Never imported by serving code."""
