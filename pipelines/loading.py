@@ -110,7 +110,16 @@ class LoadPlan:
 
     @property
     def needs_encoder(self) -> bool:
-        return "embeddings" in self.tasks or "senses" in self.tasks
+        return "embeddings" in self.tasks or "senses" in self.tasks or self.classifiers_need_encoder
+
+    @property
+    def classifiers_need_encoder(self) -> bool:
+        """A contextual classifier reads the encoder's hidden states (the same loaded instance)."""
+        if "classify" not in self.tasks:
+            return False
+        from pipelines.classify import TextClassifier
+
+        return any(TextClassifier.needs_encoder(folder) for folder in self.classifiers.values())
 
 
 def check_plan(plan: LoadPlan) -> None:
@@ -283,7 +292,7 @@ def load_pipelines(plan: LoadPlan) -> Pipelines:
                 tokenizer=out.tokenizer if plan.tokenizer_path is None else None)
         else:
             out.encoder = ContextualEncoder.load(plan.encoder_path)
-        for name, source in plan.static_models.items():
+        for name, source in plan.static_models.items() if {"embeddings", "senses"} & set(plan.tasks) else ():
             out.static[name] = load_static(name, source, plan.cache_dir)
     if "senses" in plan.tasks:
         from pipelines.senses import Calibration, SenseComparer
@@ -296,7 +305,7 @@ def load_pipelines(plan: LoadPlan) -> Pipelines:
 
         set_torch_threads(plan.torch_threads)
         for name, folder in plan.classifiers.items():
-            out.classifiers[name] = TextClassifier.load(folder, name=name)
+            out.classifiers[name] = TextClassifier.load(folder, name=name, encoder=out.encoder)
             log.info("loaded classifier %s from %s", name, folder)
     if "translate" in plan.tasks:
         from pipelines.translate import Translator

