@@ -33,7 +33,12 @@ def render(config: Any, labels: Sequence[str], metrics: Mapping[str, Any],
         f"{config.num_filters} feature maps each), format `{config.format}`.",
         "",
         f"- Labels: {', '.join(labels)}",
-        f"- Vocabulary: {config.vocab_size} tokens, {config.embed_dim}-d embeddings, lower-cased: {config.lower}",
+        (f"- Input: the hidden states {list(config.encoder_layers)} of the encoder `{config.encoder}` "
+         f"({config.embed_dim}-d; frozen, not part of this artifact: it ships as a package and is checked by name "
+         "and size at load time), one vector per word = the mean of its wordpieces, mixed by a learned softmax "
+         "over the layers" if getattr(config, "contextual", False) else
+         f"- Vocabulary: {config.vocab_size} tokens, {config.embed_dim}-d embeddings, lower-cased: {config.lower}"),
+        f"- Tokenizer: `{getattr(config, 'tokenizer', 'words')}` (models.vocab; `ptb` splits clitics: what 's, do n't)",
         f"- Parameters: {parameters:,}",
     ]
     if data_card:

@@ -240,7 +240,7 @@ class Pipelines:
         for name, clf in self.classifiers.items():
             info = clf.info()
             models.append({"task": "classify", "name": name, "version": str(info.get("version", "1")),
-                           "labels": list(info.get("labels", []))})
+                           "labels": list(info.get("labels", [])), "kind": info.get("embedding_mode")})
         for name, tr in self.translators.items():
             info = tr.info()
             models.append({"task": "translate", "name": name, "version": str(info.get("version", "1")),

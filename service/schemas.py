@@ -639,10 +639,13 @@ class EvidenceOut(BaseModel):
     end: int
     token_start: int
     token_end: int
-    width: int = Field(description="filter width (n)")
+    width: int = Field(description="filter width (n): the widest filter whose winning window covers exactly "
+                                   "these words (one entry per span)")
     contribution: float = Field(description="sum over its winning filters of pooled activation x output weight "
                                             "of the predicted label")
     filters: list[int]
+    widths: list[int] = Field(default_factory=list, description="every filter width merged into this span "
+                                                                "(windows at the text's edges cover the same words)")
 
 
 class ClassificationOut(BaseModel):

@@ -17,9 +17,7 @@ Small named functions (``load_dataset``, ``build_vocab``, ``load_vectors``, ``tr
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as _dt
-import importlib.util
 import json
 import math
 import os
@@ -490,6 +488,8 @@ def _contextual_features(encoder: Any, split: str, items: Sequence[LabelledText]
                          ) -> list[np.ndarray] | None:
     if encoder is None:
         return None
+    if not items:
+        return []
     from training.contextual_features import word_features
 
     data = args.data if args.data in ("trec", "mr") else Path(args.data).stem

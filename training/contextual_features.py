@@ -54,10 +54,11 @@ def _key(encoder: ContextualEncoder, texts: Sequence[str], scheme: str, lower: b
 
 
 def word_features(encoder: ContextualEncoder, texts: Sequence[str], *, scheme: str, lower: bool = True,
-                  cache: Path | None = CACHE, label: str = "texts") -> list[np.ndarray]:
-    """For each text, its words' hidden states (n_words, L+1, H) as float16 (read-only views of one
-    cached array). ``cache=None`` computes without reading or writing the cache."""
-    path = cache / f"{label}-{_key(encoder, texts, scheme, lower)}.npz" if cache is not None else None
+                  cache: Path | None = None, use_cache: bool = True, label: str = "texts") -> list[np.ndarray]:
+    """For each text, its words' hidden states (n_words, L+1, H) as float16 (views of one array),
+    read from or written to ``cache`` (default: the module's ``CACHE``) unless ``use_cache`` is False."""
+    folder = (cache or CACHE) if use_cache else None
+    path = folder / f"{label}-{_key(encoder, texts, scheme, lower)}.npz" if folder is not None else None
     if path is not None and path.is_file():
         with np.load(path) as z:
             flat, offsets = z["flat"], z["offsets"]

@@ -16,7 +16,7 @@ def _result(c: Classification) -> dict[str, Any]:
         "label": c.label, "score": c.score, "probabilities": dict(c.probabilities),
         "evidence": [{"text": e.text, "start": e.start, "end": e.end, "token_start": e.token_start,
                       "token_end": e.token_end, "width": e.width, "contribution": e.contribution,
-                      "filters": list(e.filters)} for e in c.evidence],
+                      "filters": list(e.filters), "widths": list(e.widths)} for e in c.evidence],
         "logit": c.logit, "bias": c.bias, "num_tokens": c.num_tokens, "unknown_tokens": c.unknown_tokens,
     }
 
