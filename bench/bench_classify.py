@@ -10,7 +10,10 @@ and, in this process, the same classifiers (the contextual ones sharing one enco
 service does). Sends batches of TREC-style questions (`--batch` per request, top 5 evidence),
 alternating in-process and API calls in rounds (bench_api.run_interleaved) so that background
 load hits both alike, and checks that both sides give the same labels first. Prints sentences/s
-per model and side and the API / in-process ratio.
+per model and side and the API / in-process ratio, and also sentences per CPU-second (this
+process's CPU time for the in-process side, the server process's for the API side, from
+/proc): on a machine shared with other jobs the wall-clock rates fall with the load, the
+CPU-time rates much less.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,11 +79,19 @@ def batch_of(k: int, size: int) -> list[str]:
     return [QUESTIONS[(start + i) % len(QUESTIONS)] for i in range(size)]
 
 
-def start_server(port: int, log_path: Path, classifiers: dict[str, str]) -> subprocess.Popen[bytes]:
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU seconds of a process (this one by default), children excluded."""
+    if pid is None:
+        return time.process_time()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_server(port: int, log_path: Path, classifiers: dict[str, str], threads: int) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("LEXIFLOW_") and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
     env.update({"LEXIFLOW_HOST": "127.0.0.1", "LEXIFLOW_PORT": str(port), "LEXIFLOW_WORKERS": "1",
-                "LEXIFLOW_TASKS": json.dumps(["classify"]), "LEXIFLOW_CLASSIFIERS": json.dumps(classifiers),
+                "LEXIFLOW_TASKS": json.dumps(["classify"]), "LEXIFLOW_TORCH_THREADS": str(threads), "LEXIFLOW_CLASSIFIERS": json.dumps(classifiers),
                 "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))})
     with open(log_path, "wb") as log:
@@ -90,7 +102,6 @@ def start_server(port: int, log_path: Path, classifiers: dict[str, str]) -> subp
 def main(argv: list[str] | None = None) -> int:
     from pipelines import TextClassifier, discover_artifacts
     from pipelines.loading import ARTIFACTS_DIR, ENCODER_NAME, default_encoder_path, set_torch_threads
-    from service.settings import Settings
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models", nargs="*", default=None, help="classifier names (default: every shipped one)")
@@ -98,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--requests", type=int, default=40, help="timed requests per side and model")
     p.add_argument("--budget", type=float, default=40.0, help="seconds per model, both sides together")
     p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads, in-process and in the server (1: two threads collapse when the cores are shared)")
     args = p.parse_args(argv)
     found = {k: str(v) for k, v in discover_artifacts(ARTIFACTS_DIR / "classifier", "classifier").items()}
     names = args.models or list(found)
@@ -106,10 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     fd, log_name = tempfile.mkstemp(prefix="lexiflow-bench-classify-", suffix=".log")
     os.close(fd)
-    proc = start_server(port, Path(log_name), classifiers)
+    proc = start_server(port, Path(log_name), classifiers, args.threads)
     rows = []
     try:
-        set_torch_threads(Settings(workers=1).effective_torch_threads)
+        set_torch_threads(args.threads)
         encoder = None
         if any(TextClassifier.needs_encoder(f) for f in classifiers.values()):
             from importlib import metadata
@@ -130,27 +143,41 @@ def main(argv: list[str] | None = None) -> int:
                 if api_labels != [c.label for c in clf.classify(batch_of(0, args.batch), top_k=5)]:
                     raise RuntimeError(f"{name}: the API's labels differ from the in-process classifier's")
 
+                cpu = {"in-process": 0.0, "API": 0.0}
+
                 def api_call(k: int, name: str = name) -> None:
+                    c0 = cpu_seconds(proc.pid)
                     r = client.post("/v1/classify", content=bodies[k % len(QUESTIONS)])
                     r.raise_for_status()
+                    cpu["API"] += cpu_seconds(proc.pid) - c0
 
-                sides = [Side("in-process", lambda k, clf=clf: clf.classify(batch_of(k, args.batch), top_k=5),
-                              lambda k: args.batch),
-                         Side("API", api_call, lambda k: args.batch)]
-                run_interleaved(sides, args.requests, args.budget, warmup=args.warmup)
+                def local_call(k: int, clf=clf) -> None:
+                    c0 = cpu_seconds()
+                    clf.classify(batch_of(k, args.batch), top_k=5)
+                    cpu["in-process"] += cpu_seconds() - c0
+
+                sides = [Side("in-process", local_call, lambda k: args.batch), Side("API", api_call, lambda k: args.batch)]
+                run_interleaved(sides, args.warmup, 1e9, rounds=1)  # warm-up, then reset
+                for side in sides:
+                    side.requests, side.units_done, side.seconds = 0, 0, 0.0
+                cpu.update({"in-process": 0.0, "API": 0.0})
+                run_interleaved(sides, args.requests, args.budget)
                 inp, api = sides
-                rows.append((name, clf.model.config.embedding_mode, inp.rate, api.rate, inp.requests, api.requests))
+                rows.append((name, clf.model.config.embedding_mode, inp.rate, api.rate, inp.requests, api.requests,
+                             inp.units_done / max(cpu["in-process"], 1e-9), api.units_done / max(cpu["API"], 1e-9)))
                 print(f"{name}: in-process {inp.rate:.0f}/s, API {api.rate:.0f}/s", file=sys.stderr, flush=True)
     finally:
         stop_server(proc)
     load_end = os.getloadavg()
     print(f"\n{dt.date.today().isoformat()}, {machine()}, load {'/'.join(f'{x:.1f}' for x in load_start)} -> "
           f"{'/'.join(f'{x:.1f}' for x in load_end)}, batch {args.batch}, top_k 5, 1 worker, "
-          f"{Settings(workers=1).effective_torch_threads} torch thread(s)\n")
-    print("| model | kind | in-process sentences/s | API sentences/s | API / in-process | batches (in-process, API) |")
-    print("|---|---|---:|---:|---:|---|")
-    for name, kind, inp, api, n_inp, n_api in rows:
-        print(f"| {name} | {kind} | {inp:.0f} | {api:.0f} | {api / inp:.0%} | {n_inp}, {n_api} |")
+          f"{args.threads} torch thread(s) in-process and in the server\n")
+    print("| model | kind | in-process sentences/s | API sentences/s | API / in-process | in-process per CPU-s | "
+          "API per server CPU-s | batches (in-process, API) |")
+    print("|---|---|---:|---:|---:|---:|---:|---|")
+    for name, kind, inp, api, n_inp, n_api, inp_cpu, api_cpu in rows:
+        print(f"| {name} | {kind} | {inp:.0f} | {api:.0f} | {api / inp:.0%} | {inp_cpu:.0f} | {api_cpu:.0f} | "
+              f"{n_inp}, {n_api} |")
     return 0
 
 
