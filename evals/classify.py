@@ -120,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
           "unknown (user text) | negation subset | sentences/s |", file=sys.stderr)
     for r in rows:
         plain = next((k for k in r if k.endswith("plain_accuracy")), None)
-        other = next((k for k in r if k.endswith(("contraction_accuracy", "negation_accuracy"))
-                      and not k.startswith("negation")), None)
+        other = next((k for k in r if k.startswith(("trec-contraction", "mr-negation")) and k.endswith("_accuracy")),
+                     None)
         user = [k for k in r if k.endswith("_unknown_share") and not k.startswith("test")]
         print(f"| {r['model']}{' (before)' if r['baseline'] else ''} | {r['kind']} | {r['tokenizer']} | "
               f"{r['test_accuracy']:.3f} | {r['test_unknown_share']:.2%} | "
