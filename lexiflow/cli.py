@@ -4,7 +4,7 @@
 the flags here override host, port, workers and log level). ``train`` and ``eval`` hand their
 arguments to the training and evaluation modules (``training/``, ``evals/``); see
 ``lexiflow train TASK --help``. ``batch`` runs one task over a JSONL or text corpus, resumably
-(``lexiflow/batch.py``; see ``lexiflow batch TASK --help``). ``serve-ray`` runs the same app on
+(``lexiflow/batch/``; see ``lexiflow batch TASK --help``). ``serve-ray`` runs the same app on
 Ray Serve (``service/ray_serve.py``, needs ``lexiflow[ray]``).
 """
 

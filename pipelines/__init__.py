@@ -18,7 +18,8 @@ from pipelines.translate import AttentionResult, SourceToken, Translation, Trans
 from pipelines.errors import InputError, NotFound, PipelineError, ResourceError
 from pipelines.lemmatize import ENGINES, LemmaToken, LemmatizedText, Lemmatizer, Sentence, WordSpan
 from pipelines.loading import (
-    ALL_TASKS,
+    COMPONENTS,
+    Component,
     LoadPlan,
     Pipelines,
     check_plan,
@@ -26,6 +27,7 @@ from pipelines.loading import (
     discover_static_models,
     load_pipelines,
 )
+from models.runcard import usable_cores
 from pipelines.senses import Calibration, SenseComparer, SenseComparison
 from pipelines.wordpiece import PADDINGS, TRUNCATIONS, CutToken, Encoded, UnknownSpan, WordAlignment, WordPieceTokenizer
 
@@ -38,7 +40,8 @@ __all__ = [
     "Translation",
     "Translator",
     "attention_svg",
-    "ALL_TASKS",
+    "COMPONENTS",
+    "Component",
     "POOLINGS",
     "Calibration",
     "ContextualEncoder",
@@ -72,4 +75,5 @@ __all__ = [
     "Sentence",
     "WordAlignment",
     "WordPieceTokenizer",
+    "usable_cores",
 ]

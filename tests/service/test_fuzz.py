@@ -52,6 +52,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 )
 
 from service import schemas  # noqa: E402
+from tasks import classify, embeddings, lemmatize, senses, tokenize, translate  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
@@ -115,17 +116,17 @@ def test_api_conforms_to_its_schema(case, asgi_session):
 
 
 # ----- what the fuzzing found, pinned as plain regression tests -------------------------------------
-# The response model each route declares (``response_model=`` in service/routes/*.py).
+# The response model each route declares (each operation's ``response`` in tasks/*.py).
 RESPONSE_MODELS = {
-    ("post", "/v1/lemmatize"): schemas.LemmatizeResponse,
-    ("post", "/v1/tokenize"): schemas.TokenizeResponse,
-    ("post", "/v1/embeddings"): schemas.EmbeddingsResponse,
-    ("post", "/v1/embeddings/contextual"): schemas.ContextualResponse,
-    ("post", "/v1/embeddings/static"): schemas.StaticResponse,
-    ("post", "/v1/senses/compare"): schemas.SensesResponse,
-    ("post", "/v1/classify"): schemas.ClassifyResponse,
-    ("post", "/v1/translate"): schemas.TranslateResponse,
-    ("post", "/v1/attention"): schemas.AttentionResponse,
+    ("post", "/v1/lemmatize"): lemmatize.LemmatizeResponse,
+    ("post", "/v1/tokenize"): tokenize.TokenizeResponse,
+    ("post", "/v1/embeddings"): embeddings.EmbeddingsResponse,
+    ("post", "/v1/embeddings/contextual"): embeddings.ContextualResponse,
+    ("post", "/v1/embeddings/static"): embeddings.StaticResponse,
+    ("post", "/v1/senses/compare"): senses.SensesResponse,
+    ("post", "/v1/classify"): classify.ClassifyResponse,
+    ("post", "/v1/translate"): translate.TranslateResponse,
+    ("post", "/v1/attention"): translate.AttentionResponse,
     ("get", "/v1/models/{name}"): schemas.ModelDetail,
 }
 
