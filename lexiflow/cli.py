@@ -25,8 +25,9 @@ def _offline_entries(task: str) -> tuple[object | None, object | None]:
         from training import seq2seq
         return seq2seq.main, seq2seq.eval_main
     if task == "word2vec":
+        from evals import word_vectors
         from training import word2vec
-        return word2vec.main, word2vec.eval_main
+        return word2vec.main, word_vectors.eval_main
     if task == "senses":
         from evals import senses
         return None, senses.eval_main

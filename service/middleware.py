@@ -16,14 +16,14 @@ REQUEST_ID_HEADER = b"x-request-id"
 _VALID_ID = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
+def header_value(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope.get("headers", ()):
         if key == name:
             return value
     return None
 
 
-async def _send_problem(send: Send, status: int, body: dict[str, Any], rid: str | None,
+async def send_problem(send: Send, status: int, body: dict[str, Any], rid: str | None,
                         extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
     import json
 
@@ -46,7 +46,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = _header(scope, REQUEST_ID_HEADER)
+        given = header_value(scope, REQUEST_ID_HEADER)
         rid = given.decode() if given is not None and _VALID_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = rid
 
@@ -76,16 +76,16 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         rid = scope.get("state", {}).get("request_id")
-        declared = _header(scope, b"content-length")
+        declared = header_value(scope, b"content-length")
         if declared is not None:
             try:
                 size = int(declared)
             except ValueError:
-                await _send_problem(send, 400, self._body(400, "bad-content-length",
+                await send_problem(send, 400, self._body(400, "bad-content-length",
                                                           "Content-Length is not a number", scope, rid), rid)
                 return
             if size > self.max_bytes:
-                await _send_problem(send, 413, self._too_large(size, scope, rid), rid)
+                await send_problem(send, 413, self._too_large(size, scope, rid), rid)
                 return
         chunks: list[bytes] = []
         total = 0
@@ -96,7 +96,7 @@ class BodyLimitMiddleware:
             chunk = message.get("body", b"")
             total += len(chunk)
             if total > self.max_bytes:
-                await _send_problem(send, 413, self._too_large(f"more than {self.max_bytes}", scope, rid), rid)
+                await send_problem(send, 413, self._too_large(f"more than {self.max_bytes}", scope, rid), rid)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
