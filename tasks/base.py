@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from pipelines.loading import Component
+
 
 @dataclass(frozen=True)
 class Option:
@@ -79,11 +81,12 @@ class Operation:
 @dataclass(frozen=True)
 class Task:
     """A capability, named once: ``name`` is the LEXIFLOW_TASKS value; ``needs`` the pipeline
-    components it loads (``pipelines.COMPONENTS`` names); ``aliases`` other names accepted for it."""
+    components it loads (``pipelines.COMPONENTS`` names, or a task's own ``pipelines.Component``);
+    ``aliases`` other names accepted for it (``lexiflow batch embed``, ``LEXIFLOW_TASKS=embed``)."""
 
     name: str
     operations: tuple[Operation, ...]
-    needs: tuple[str, ...]
+    needs: tuple[str | Component, ...]
     aliases: tuple[str, ...] = ()
 
     def operation(self, name: str) -> Operation:
