@@ -35,6 +35,8 @@ def _offline_entries(task: str) -> tuple[object | None, object | None]:
 
 
 OFFLINE_TASKS = ("classifier", "seq2seq", "senses", "word2vec")  # senses has only `eval`
+# the serving task's name works too: `lexiflow train classify` trains the classifier `classify` serves
+OFFLINE_ALIASES = {"classify": "classifier"}
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -90,6 +92,7 @@ def _serve_ray(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
 
 def _dispatch(kind: str, args: argparse.Namespace, rest: list[str]) -> int:
+    args.task = OFFLINE_ALIASES.get(args.task, args.task)
     try:
         train_entry, eval_entry = _offline_entries(args.task)
     except ImportError as exc:
@@ -135,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     for kind in ("train", "eval"):
         p = sub.add_parser(kind, help=f"{kind} a model (options after the task: `lexiflow {kind} TASK --help`)",
                            add_help=True)
-        p.add_argument("task", choices=[t for t in OFFLINE_TASKS if kind == "eval" or t != "senses"])
+        names = (*OFFLINE_TASKS, *OFFLINE_ALIASES)
+        p.add_argument("task", choices=[t for t in names if kind == "eval" or t != "senses"])
         p.set_defaults(func=lambda a, rest, kind=kind: _dispatch(kind, a, rest))
 
     # Everything after `batch` belongs to lexiflow.batch's own parser (main() hands it over).
@@ -153,7 +157,8 @@ def _batch(rest: list[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if len(args_list) >= 2 and args_list[0] in ("train", "eval") and args_list[1] in OFFLINE_TASKS:
+    offline = (*OFFLINE_TASKS, *OFFLINE_ALIASES)
+    if len(args_list) >= 2 and args_list[0] in ("train", "eval") and args_list[1] in offline:
         # everything after the task (``--help`` included) belongs to the task's own parser
         return _dispatch(args_list[0], argparse.Namespace(task=args_list[1]), args_list[2:])
     if args_list and args_list[0] == "batch":

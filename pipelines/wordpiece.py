@@ -24,6 +24,7 @@ from tokenizers.models import WordPiece
 from tokenizers.processors import TemplateProcessing
 
 from pipelines.errors import InputError, ResourceError
+from pipelines.limits import MAX_POSITIONS
 from pipelines.lemmatize import WordSpan
 
 Truncation = Literal["none", "longest_first", "only_first", "only_second"]
@@ -83,9 +84,6 @@ class Encoded:
     truncated: tuple[CutToken, ...]
     alignment: tuple[WordAlignment, ...] | None = None
 
-
-# BERT's position count: the default (and the documented ceiling) when a folder does not say its own.
-MAX_POSITIONS = 512
 
 
 class WordPieceTokenizer:

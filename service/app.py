@@ -146,7 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     limit_malloc_arenas(settings.malloc_arena_max)
     metrics = Metrics()
     app = FastAPI(title="lexiflow", version=__version__, description=DESCRIPTION, lifespan=lifespan)
-    app.state.lexiflow = ServiceState(settings=settings, metrics=metrics, batch_metrics=BatcherMetrics(metrics.registry))
+    app.state.lexiflow = ServiceState(settings=settings, metrics=metrics,
+                                      batch_metrics=BatcherMetrics(metrics.registry))
     install_error_handlers(app)
 
     async def client_gone(request, exc):  # noqa: ANN001, ANN202 - nobody reads this answer

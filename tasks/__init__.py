@@ -11,10 +11,14 @@ transport loops over it. Imports no web framework.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from tasks import classify, embeddings, lemmatize, senses, tokenize, translate
 from tasks.base import Batch, Operation, Option, Task, dump, dump_json
 from tasks.limits import Limits
+
+if TYPE_CHECKING:
+    from pipelines.loading import Component
 
 # The registry, in the order the service documents and loads them.
 TASKS: dict[str, Task] = {t.name: t for t in (
@@ -47,7 +51,7 @@ def operations(names: Iterable[str] | None = None) -> Iterator[Operation]:
             yield from t.operations
 
 
-def components(names: Iterable[str]) -> tuple[str, ...]:
+def components(names: Iterable[str]) -> tuple[str | Component, ...]:
     """The pipeline components these tasks need, the shared ones first, each once."""
     out = list(BASE_COMPONENTS)
     for name in names:

@@ -7,9 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel
 
-from pipelines.loading import Component
+if TYPE_CHECKING:
+    from pipelines.loading import Component
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from pipelines import Classification, Pipelines
 from tasks.base import Batch, Operation, Task, build, option
 from tasks.inputs import TextInput, as_list, check_total
 from tasks.limits import described
+
+if TYPE_CHECKING:
+    from pipelines import Classification, Pipelines
 
 
 class ClassifyRequest(BaseModel):

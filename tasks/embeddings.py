@@ -3,18 +3,21 @@ static word vectors (GloVe / word2vec) with explicit out-of-vocabulary words."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
-from pipelines.wordpiece import MAX_POSITIONS
-from pipelines import InputError, LayerChoice, NotFound, Pipelines, TokenStates, encode_base64
+from pipelines.errors import InputError, NotFound
+from pipelines.limits import MAX_POSITIONS
 from tasks.base import Batch, Operation, Task, build, option
 from tasks.inputs import Text, TextInput, as_list, check_pair, check_text, check_total, pair_list
 from tasks.limits import MaxLen, described
 from tasks.tokenize import CutTokenOut, cut_tokens
+
+if TYPE_CHECKING:
+    from pipelines import LayerChoice, Pipelines, TokenStates
 
 Vector = list[float] | str  # floats, or base64 little-endian float32
 
@@ -167,6 +170,8 @@ class StaticResponse(BaseModel):
 # ----- runs ----------------------------------------------------------------------------------------
 def vector_out(vector: np.ndarray, encoding: str, normalize: bool = False) -> list[float] | str:
     """A vector as the API writes it: rounded floats, or base64 little-endian float32."""
+    from pipelines import encode_base64
+
     v = np.asarray(vector, dtype=np.float32)
     if normalize:
         v = v / max(float(np.linalg.norm(v)), 1e-12)
@@ -191,6 +196,8 @@ def run_openai(pipelines: Pipelines, request: EmbeddingsRequest, *, forward: Any
     if request.dimensions is not None and request.dimensions != encoder.hidden_size:
         raise InputError(f"this model gives {encoder.hidden_size} dimensions", code="unsupported-dimensions",
                          limit=encoder.hidden_size, given=request.dimensions)
+    from pipelines import LayerChoice
+
     texts = as_list(request.input)
     states = encoder.encode(texts, truncation="longest_first" if request.truncate else "none", forward=forward)
     choice = LayerChoice(-1)
@@ -225,6 +232,8 @@ def contextual_result(encoder: Any, st: TokenStates, choice: LayerChoice, reques
 
 def run_contextual(pipelines: Pipelines, request: ContextualRequest, *, forward: Any = None) -> ContextualResponse:
     """Every wordpiece (or word: the mean of its wordpieces) gets its own vector, from the layer you choose."""
+    from pipelines import LayerChoice
+
     encoder = _encoder(pipelines)
     texts = as_list(request.text)
     pairs = pair_list(request.text, request.text_pair)

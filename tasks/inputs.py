@@ -34,8 +34,8 @@ def one_or_many(value: Any) -> str:
     return "many" if isinstance(value, list) else "one"
 
 
-Text = Annotated[str, Field(min_length=1), MaxLen("max_text_chars", describe="a non-empty text of at most {} characters"),
-                 AfterValidator(check_text)]
+Text = Annotated[str, Field(min_length=1),
+                 MaxLen("max_text_chars", describe="a non-empty text of at most {} characters"), AfterValidator(check_text)]
 Texts = Annotated[list[Text], Field(min_length=1),
                   MaxLen("max_items", describe="1 to {} texts, processed as one batch")]
 TextInput = Annotated[Union[Annotated[Text, Tag("one")], Annotated[Texts, Tag("many")]], Discriminator(one_or_many)]

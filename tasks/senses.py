@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from pipelines import NotFound, Pipelines, SenseComparison
+from pipelines.errors import NotFound
 from tasks.base import Operation, Task, build
 from tasks.embeddings import Neighbour
 from tasks.inputs import Text, check_text, check_total
 from tasks.limits import MaxLen, described
+
+if TYPE_CHECKING:
+    from pipelines import Pipelines, SenseComparison
 
 Sentences = Annotated[list[Text], Field(min_length=2),
                       MaxLen("max_items", cap=64, describe="2 to {} sentences, each containing the target")]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from pipelines import Encoded, NotFound, Pipelines
-from pipelines.wordpiece import MAX_POSITIONS
+from pipelines.errors import NotFound
+from pipelines.limits import MAX_POSITIONS
 from tasks.base import Batch, Operation, Task, build, option
 from tasks.inputs import TextInput, as_list, check_pair, check_total, pair_list
 from tasks.limits import described
+
+if TYPE_CHECKING:
+    from pipelines import Encoded, Pipelines
 
 TokenizeField = Literal["tokens", "input_ids", "token_type_ids", "position_ids", "attention_mask",
                         "special_tokens_mask", "offsets", "sequence_ids", "word_ids", "unknown", "truncated",

@@ -4,16 +4,19 @@ attention computation itself."""
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
-from pipelines import InputError, Pipelines, Translation, Translator, attention_svg
-from pipelines.translate import MAX_BEAM
+from pipelines.errors import InputError
+from pipelines.limits import MAX_BEAM
 from tasks.base import Batch, Operation, Task, build, option
 from tasks.inputs import as_list, check_text, one_or_many
 from tasks.limits import MaxLen, described
+
+if TYPE_CHECKING:
+    from pipelines import Pipelines, Translation
 
 MAX_TRANSLATE_CHARS = 1000   # the model was trained on sentences of up to 10 words
 MAX_SOURCE_TOKENS = 100
@@ -68,7 +71,8 @@ Vector = Annotated[list[Number], Field(min_length=1, max_length=MAX_ATTENTION_DI
 
 
 class AttentionRequest(BaseModel):
-    """The attention computation itself: scores = query . key (optionally / sqrt(d_k), or cosine), masked softmax, context = weights . values."""
+    __doc__ = ("The attention computation itself: scores = query . key (optionally / sqrt(d_k), or cosine), "
+               "masked softmax, context = weights . values.")
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"query": [10, 5, 10], "keys": [[0, 1, 1], [5, 0, 1], [1, 1, 0], [0, 5, 1]]},
@@ -174,6 +178,8 @@ def run_heatmap(pipelines: Pipelines, request: HeatmapRequest) -> str:
                        max_length=request.max_length, return_attention=True, max_source_tokens=MAX_SOURCE_TOKENS)
     if not t.attention:
         raise InputError(f"model {tr.name!r} has no attention to draw", code="no-attention")
+    from pipelines import attention_svg
+
     target = list(t.tokens) + (["<eos>"] if len(t.attention) > len(t.tokens) else [])
     return attention_svg([s.text for s in t.source_tokens], target[:len(t.attention)], t.attention,
                          title=f"{t.source} \u2192 {t.text}")
@@ -187,6 +193,8 @@ def run_attention(pipelines: Pipelines | None, request: AttentionRequest) -> Att
     """For teaching and debugging: give a query (a decoder state) and keys/values (encoder states).
     For query [10, 5, 10] and keys [0,1,1], [5,0,1], [1,1,0], [0,5,1] the scores are 15, 60, 15, 35
     and the context is essentially [5, 0, 1]."""
+    from pipelines import Translator
+
     res = Translator.attention(request.query, request.keys, request.values, mask=request.mask, scale=request.scale,
                                scoring=request.scoring)
     d = len(request.keys[0])

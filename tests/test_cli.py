@@ -40,3 +40,14 @@ def test_task_help_reaches_the_task_parser(capsys):
 def test_a_step_a_task_lacks_is_refused():
     with pytest.raises(SystemExit):
         main(["train", "senses"])
+
+
+def test_the_serving_task_name_reaches_its_trainer(capsys):
+    """One task name everywhere: `train classify` is `train classifier`."""
+    with pytest.raises(SystemExit) as info:
+        main(["train", "classify", "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["train", "classifier", "--help"])
+    assert capsys.readouterr().out == out

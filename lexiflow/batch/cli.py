@@ -93,7 +93,8 @@ def job_from_args(args: argparse.Namespace) -> Job:
     assert op.batch is not None
     mine = {_dest(o) for o in op.batch.options}
     given = {k: getattr(args, k) for k in mine if getattr(args, k, None) is not None}
-    others = [o for other in COMMANDS[command] if other is not op for o in other.batch.options  # type: ignore[union-attr]
+    others = [o for other in COMMANDS[command] if other is not op
+              for o in other.batch.options  # type: ignore[union-attr]
               if _dest(o) not in mine and getattr(args, _dest(o), None) is not None]
     if others:
         flag = next(other.batch.flag for other in COMMANDS[command] if other.batch.flag)  # type: ignore[union-attr]
