@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pipelines import LoadPlan, Pipelines, check_plan, load_pipelines
+from pipelines import Pipelines, check_plan, load_pipelines
 from service.batching import Batcher, BatcherMetrics, ClientGone
 from service.deps import ServiceState
 from service.errors import install_error_handlers, problem_response
@@ -47,11 +47,6 @@ Errors are RFC 9457 `application/problem+json` documents with `type`, `title`, `
 """
 
 
-def load_plan(settings: Settings) -> LoadPlan:
-    """What the service loads for these settings (``Settings.load_plan``)."""
-    return settings.load_plan()
-
-
 def _batcher(state: ServiceState, pipelines: Pipelines) -> Batcher | None:
     if pipelines.encoder is None:
         return None
@@ -68,7 +63,7 @@ def _batcher(state: ServiceState, pipelines: Pipelines) -> Batcher | None:
 
 async def _load(state: ServiceState) -> None:
     try:
-        pipelines = await asyncio.to_thread(load_pipelines, load_plan(state.settings))
+        pipelines = await asyncio.to_thread(load_pipelines, state.settings.load_plan())
     except Exception as exc:  # reported by /readyz and the log; the process stays up for diagnosis
         state.error = f"{type(exc).__name__}: {exc}"
         log.exception("loading models failed")
@@ -84,7 +79,7 @@ async def _load(state: ServiceState) -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ServiceState = app.state.lexiflow
-    await asyncio.to_thread(check_plan, load_plan(state.settings))  # fail fast on a missing package or folder
+    await asyncio.to_thread(check_plan, state.settings.load_plan())  # fail fast on a missing package or folder
     task = None
     if state.settings.load_in_background:
         task = asyncio.create_task(_load(state))

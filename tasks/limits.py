@@ -52,11 +52,6 @@ def using(limits: Limits) -> Iterator[None]:
         _BOUND.reset(token)
 
 
-def bind(limits: Limits) -> None:
-    """Bind ``limits`` for the rest of the current context (an ASGI request's task)."""
-    _BOUND.set(limits)
-
-
 def current(info: ValidationInfo | None = None) -> Limits:
     """The limits in force: the validation context's, else the bound ones, else the defaults."""
     context = info.context if info is not None else None
