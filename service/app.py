@@ -33,6 +33,7 @@ from service.deps import ServiceState
 from service.errors import install_error_handlers, problem_response
 from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, DisconnectMiddleware, MetricsMiddleware, RequestIdMiddleware
+from service import docs
 from service.routes import classify, embeddings, health, lemmatize, models, senses, tokenize, translate, web
 from service.schemas import build_request_models
 from service.security import ApiKeyMiddleware
@@ -150,7 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     limit_malloc_arenas(settings.malloc_arena_max)
     metrics = Metrics()
     request_models = build_request_models(settings.limits)
-    app = FastAPI(title="lexiflow", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="lexiflow", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)  # served from local files by service.docs
     app.state.lexiflow = ServiceState(settings=settings, metrics=metrics, request_models=request_models,
                                       batch_metrics=BatcherMetrics(metrics.registry))
     install_error_handlers(app)
@@ -169,6 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(translate.router(request_models))
     app.include_router(models.router())
     web.install(app)
+    docs.install(app)
     # Added last = outermost: request id, metrics, CORS, API keys, then the body cap right before routing.
     app.add_middleware(DisconnectMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)

@@ -85,7 +85,7 @@ class Settings(BaseSettings):
                                       description="Bearer API keys (JSON list); empty = no authentication")
     api_keys_file: Path | None = Field(None, description="a file with one API key per line (# comments)")
     open_paths: list[str] = Field(
-        default_factory=lambda: ["/livez", "/readyz", "/metrics", "/docs", "/docs/*", "/openapi.json", "/",
+        default_factory=lambda: ["/livez", "/readyz", "/metrics", "/docs", "/docs/*", "/redoc", "/openapi.json", "/",
                                  "/static/*"],
         description="paths that need no API key ('/x/*' = /x and below); drop /metrics to protect it")
     cors_origins: list[str] = Field(default_factory=list,
