@@ -18,7 +18,6 @@ from contextlib import asynccontextmanager
 from importlib import metadata
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from pipelines import (
     LoadPlan,
@@ -32,7 +31,8 @@ from service.batching import Batcher, BatcherMetrics, ClientGone
 from service.deps import ServiceState
 from service.errors import install_error_handlers, problem_response
 from service.metrics import Metrics
-from service.middleware import BodyLimitMiddleware, DisconnectMiddleware, MetricsMiddleware, RequestIdMiddleware
+from service.middleware import (OPENAI_SDK_HEADER_PREFIXES, OPENAI_SDK_HEADERS, BodyLimitMiddleware,
+                                DisconnectMiddleware, MetricsMiddleware, ProblemCORSMiddleware, RequestIdMiddleware)
 from service import docs
 from service.routes import classify, embeddings, health, lemmatize, models, senses, tokenize, translate, web
 from service.schemas import build_request_models
@@ -177,8 +177,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
     app.add_middleware(ApiKeyMiddleware, keys=settings.read_api_keys(), open_paths=settings.open_paths)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                           allow_headers=["authorization", "content-type", "x-request-id"],
+        app.add_middleware(ProblemCORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["authorization", "content-type", "x-request-id", *OPENAI_SDK_HEADERS],
+                           allow_header_prefixes=OPENAI_SDK_HEADER_PREFIXES,
                            expose_headers=["x-request-id", "retry-after"], max_age=600)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)

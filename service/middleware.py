@@ -7,9 +7,12 @@ import time
 import uuid
 from typing import Any
 
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import problem_body
+from service.errors import ProblemJSONResponse, problem_body
 from service.metrics import Metrics
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -199,3 +202,59 @@ class DisconnectMiddleware:
         finally:
             if listener is not None and not listener.done():
                 listener.cancel()
+
+
+# The headers the official OpenAI SDKs send from a browser (openai-node with dangerouslyAllowBrowser):
+# x-stainless-lang, -package-version, -os, -arch, -runtime, -runtime-version, -retry-count, -timeout
+# and more in newer versions, hence a prefix; plus the optional organization/project headers.
+OPENAI_SDK_HEADER_PREFIXES = ("x-stainless-",)
+OPENAI_SDK_HEADERS = ("accept", "openai-organization", "openai-project", "openai-beta")
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS middleware, with two changes: a rejected preflight is a problem+json 400
+    that says what was refused (not a ``text/plain`` "Disallowed CORS headers"), and request
+    headers starting with one of ``allow_header_prefixes`` are allowed (the OpenAI SDK's
+    ``x-stainless-*`` family grows with its versions)."""
+
+    def __init__(self, app: ASGIApp, *, allow_header_prefixes: tuple[str, ...] = (), **options: Any) -> None:
+        super().__init__(app, **options)
+        self.allow_header_prefixes = tuple(p.lower() for p in allow_header_prefixes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "OPTIONS":
+            headers = Headers(scope=scope)
+            if "origin" in headers and "access-control-request-method" in headers:
+                await self._preflight(scope, headers)(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+    def _preflight(self, scope: Scope, request_headers: Headers) -> Response:
+        origin = request_headers["origin"]
+        method = request_headers["access-control-request-method"]
+        requested = [h.strip().lower() for h in request_headers.get("access-control-request-headers", "").split(",")]
+        requested = [h for h in requested if h]
+        headers = dict(self.preflight_headers)
+        problems: list[str] = []
+        if self.is_allowed_origin(origin=origin):
+            if self.preflight_explicit_allow_origin:
+                headers["Access-Control-Allow-Origin"] = origin
+        else:
+            problems.append(f"origin {origin!r} is not allowed (LEXIFLOW_CORS_ORIGINS)")
+        if method not in self.allow_methods:
+            problems.append(f"method {method!r} is not allowed; allowed: {', '.join(self.allow_methods)}")
+        refused = [h for h in requested if h not in self.allow_headers and not h.startswith(self.allow_header_prefixes)]
+        if refused and not self.allow_all_headers:
+            allowed = ", ".join([*self.allow_headers, *(p + "*" for p in self.allow_header_prefixes)])
+            problems.append(f"request headers {', '.join(refused)} are not allowed; allowed: {allowed}")
+        elif requested:  # echo what was asked for: the fixed list cannot name every x-stainless-* header
+            headers["Access-Control-Allow-Headers"] = ", ".join(dict.fromkeys([*self.allow_headers, *requested]))
+        if "access-control-request-private-network" in request_headers and not self.allow_private_network:
+            problems.append("private-network access is not allowed")
+        if not problems:
+            return PlainTextResponse("OK", status_code=200, headers=headers)
+        rid = scope.get("state", {}).get("request_id")
+        body = problem_body(400, "cors-preflight-rejected", "CORS preflight refused: " + "; ".join(problems),
+                            instance=scope.get("path"), request_id=rid, given={"origin": origin, "method": method,
+                                                                               "headers": requested})
+        return ProblemJSONResponse(body, status_code=400, headers=headers)

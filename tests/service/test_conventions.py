@@ -80,3 +80,49 @@ def test_docs_need_no_api_key():
     for path in ("/docs", "/redoc", "/docs/assets/swagger-ui-bundle.js", "/openapi.json"):
         assert secured.get(path).status_code == 200, path
     assert secured.post("/v1/attention", json=ATTENTION).status_code == 401
+
+
+# ----- (3) CORS preflights: problem+json refusals, the OpenAI JS SDK's headers allowed -------------
+ORIGIN = "https://app.example.org"
+# what openai-node (dangerouslyAllowBrowser) asks for before POST /v1/embeddings
+SDK_HEADERS = ("authorization,content-type,accept,x-stainless-arch,x-stainless-lang,x-stainless-os,"
+               "x-stainless-package-version,x-stainless-retry-count,x-stainless-runtime,"
+               "x-stainless-runtime-version,x-stainless-timeout")
+
+
+@pytest.fixture(scope="module")
+def cors():
+    return TestClient(create_app(Settings(cors_origins=[ORIGIN])), raise_server_exceptions=False)
+
+
+def _preflight(c, origin=ORIGIN, method="POST", headers=SDK_HEADERS):
+    h = {"Origin": origin, "Access-Control-Request-Method": method}
+    if headers:
+        h["Access-Control-Request-Headers"] = headers
+    return c.options("/v1/embeddings", headers=h)
+
+
+def test_preflight_of_the_openai_js_sdk_is_allowed(cors):
+    r = _preflight(cors)
+    assert r.status_code == 200, r.text
+    assert r.headers["access-control-allow-origin"] == ORIGIN
+    allowed = {h.strip() for h in r.headers["access-control-allow-headers"].split(",")}
+    assert set(SDK_HEADERS.split(",")) <= allowed
+    assert "POST" in r.headers["access-control-allow-methods"]
+    # the actual request then carries the CORS answer headers
+    r = cors.post("/v1/attention", json=ATTENTION, headers={"Origin": ORIGIN, "x-stainless-lang": "js"})
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == ORIGIN
+
+
+@pytest.mark.parametrize("kwargs, says", [
+    ({"origin": "https://evil.example.com"}, "origin 'https://evil.example.com' is not allowed"),
+    ({"headers": "content-type,x-custom-thing"}, "x-custom-thing"),
+    ({"method": "DELETE"}, "method 'DELETE'"),
+])
+def test_refused_preflight_is_problem_json(cors, kwargs, says):
+    r = _preflight(cors, **kwargs)
+    body = assert_problem(r, 400, "cors-preflight-rejected")
+    assert says in body["detail"], body
+    assert body["request_id"] == r.headers["x-request-id"]
+    if "origin" in kwargs:
+        assert "access-control-allow-origin" not in r.headers
