@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from importlib import metadata
 
 from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
 
 from pipelines import (
     LoadPlan,
@@ -32,7 +33,7 @@ from service.deps import ServiceState
 from service.errors import install_error_handlers, problem_response
 from service.metrics import Metrics
 from service.middleware import (OPENAI_SDK_HEADER_PREFIXES, OPENAI_SDK_HEADERS, BodyLimitMiddleware,
-                                DisconnectMiddleware, MetricsMiddleware, ProblemCORSMiddleware, RequestIdMiddleware)
+                                GZIP_LEVEL, DisconnectMiddleware, MetricsMiddleware, ProblemCORSMiddleware, RequestIdMiddleware)
 from service import docs
 from service.routes import classify, embeddings, health, lemmatize, models, senses, tokenize, translate, web
 from service.schemas import build_request_models
@@ -173,8 +174,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     web.install(app)
     docs.install(app)
     # Added last = outermost: request id, metrics, CORS, API keys, then the body cap right before routing.
+    if settings.gzip_min_bytes:
+        app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=GZIP_LEVEL)
     app.add_middleware(DisconnectMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes,
+                       timeout_s=settings.body_timeout_s)
     app.add_middleware(ApiKeyMiddleware, keys=settings.read_api_keys(), open_paths=settings.open_paths)
     if settings.cors_origins:
         app.add_middleware(ProblemCORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     batch_max_wait_ms: float = Field(5.0, ge=0, le=1000, description="how long a batch waits for more requests")
     batch_queue_max: int = Field(512, ge=1, description="sequences waiting for the encoder before 429")
     request_timeout_s: float = Field(30.0, gt=0, description="longest a request waits for the encoder (504)")
+    body_timeout_s: float = Field(
+        30.0, gt=0, le=3600,
+        description="longest the whole request body may take to arrive (408 and the connection closed)")
+    gzip_min_bytes: int = Field(
+        1024, ge=0, description="gzip responses of at least this many bytes for clients that accept it; 0 = never")
     load_in_background: bool = Field(
         True, description="answer /livez at once and /readyz 503 until models are loaded"
     )

@@ -14,12 +14,13 @@ from fastapi import Request
 def router() -> APIRouter:
     r = APIRouter(tags=["health"])
 
-    @r.get("/livez", summary="The process is up (no model needed)")
+    @r.api_route("/livez", methods=["GET", "HEAD"], summary="The process is up (no model needed)")
     def livez() -> dict[str, str]:
         return {"status": "ok"}
 
-    @r.get("/readyz", response_model=ReadyResponse, summary="Models are loaded and requests can be served",
-           responses={503: {"model": ProblemOut, "description": "still loading, or loading failed"}})
+    @r.api_route("/readyz", methods=["GET", "HEAD"], response_model=ReadyResponse,
+                 summary="Models are loaded and requests can be served",
+                 responses={503: {"model": ProblemOut, "description": "still loading, or loading failed"}})
     def readyz(request: Request, state: StateDep) -> Response:
         if state.pipelines is not None:
             body = ReadyResponse(status="ready", models=state.pipelines.describe(),
