@@ -303,3 +303,18 @@ def test_gzip_both_ways_over_real_http(server):
         assert http.head("/livez").status_code == 200
         r = http.post("/v1/attention", content=ATTENTION_BYTES)  # curl without -H: no JSON type
         assert r.status_code == 415 and r.headers["content-type"] == PROBLEM
+
+
+def test_readme_attention_example_is_the_real_answer(bare):
+    """The README's /v1/attention request and answer, replayed: the answer is the real 2-D one."""
+    import json
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("`POST /v1/attention` is the computation itself"):]
+    request = json.loads(re.search(r"-d '(\{.*?\})'", section).group(1))
+    answer = json.loads(re.search(r"```json\n(.*?)\n```", section, re.S).group(1))
+    r = bare.post("/v1/attention", json=request)
+    assert r.status_code == 200
+    assert r.json() == answer
+    assert all(isinstance(row, list) for key in ("scores", "weights", "context") for row in answer[key])
