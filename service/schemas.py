@@ -120,9 +120,10 @@ def build_request_models(limits: Limits) -> RequestModels:
         ]})
 
         text: TextInput = Field(description="one text, or a list of texts")
-        engine: Literal["rule", "lookup"] = Field(
+        engine: Literal["rule", "lookup", "full"] = Field(
             "rule", description="rule: POS-aware lemmas from the trained English pipeline; "
-                                "lookup: fast table lookup without context")
+                                "lookup: fast table lookup without context; full (when the server loads it, "
+                                "LEXIFLOW_LEMMATIZE_ENGINES): the same pipeline with its parser, spaCy's own POS")
 
         @model_validator(mode="after")
         def _total(self) -> LemmatizeRequest:
@@ -398,7 +399,7 @@ class LemmatizeResult(BaseModel):
 
 
 class LemmatizeResponse(BaseModel):
-    engine: Literal["rule", "lookup"]
+    engine: Literal["rule", "lookup", "full"]
     model: str
     model_version: str
     spacy_version: str

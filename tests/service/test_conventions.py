@@ -318,3 +318,23 @@ def test_readme_attention_example_is_the_real_answer(bare):
     assert r.status_code == 200
     assert r.json() == answer
     assert all(isinstance(row, list) for key in ("scores", "weights", "context") for row in answer[key])
+
+
+# ----- (7) the full spaCy pipeline as an opt-in lemmatize engine ---------------------------------------
+@pytest.mark.slow
+def test_full_engine_over_http_when_loaded():
+    settings = Settings(load_in_background=False, tasks=["lemmatize"], lemmatize_engines=["rule", "full"])
+    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+        text = "She had a dog. They had eaten."
+        rule = c.post("/v1/lemmatize", json={"text": text}).json()
+        full = c.post("/v1/lemmatize", json={"text": text, "engine": "full"}).json()
+        assert (rule["engine"], full["engine"]) == ("rule", "full")
+        pos = lambda body: [t["pos"] for t in body["results"][0]["tokens"] if t["text"] == "had"]  # noqa: E731
+        assert pos(full) == ["VERB", "AUX"] and pos(rule) == ["AUX", "AUX"]
+        assert {"engine": "full"}.items() <= next(m for m in c.get("/v1/models").json()["models"]
+                                                  if m.get("engine") == "full").items()
+    without = Settings(load_in_background=False, tasks=["lemmatize"], lemmatize_engines=["lookup"])
+    with TestClient(create_app(without), raise_server_exceptions=False) as c:  # opt-in: absent unless loaded
+        r = c.post("/v1/lemmatize", json={"text": "x", "engine": "full"})
+        assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
+        assert "'full' is not loaded" in r.json()["detail"]
