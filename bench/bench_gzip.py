@@ -19,9 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_api import SENTENCES as BENCH_SENTENCES  # noqa: E402  (bench_api's varied English sentences)
 from common import machine  # noqa: E402
 
-SENTENCES = [f"The committee discussed item {i} of the agenda before the bank closed for the day." for i in range(32)]
+SENTENCES = BENCH_SENTENCES[:32]
 
 
 def answers() -> dict[str, bytes]:
@@ -38,7 +39,7 @@ def answers() -> dict[str, bytes]:
         plain = {"accept-encoding": "identity"}
         out = {
             "embeddings 32 texts": c.post("/v1/embeddings", json={"input": SENTENCES}, headers=plain),
-            "tokenize 64 pairs": c.post("/v1/tokenize", json={"text": SENTENCES * 2, "text_pair": SENTENCES * 2},
+            "tokenize 64 pairs": c.post("/v1/tokenize", json={"text": BENCH_SENTENCES[:64], "text_pair": BENCH_SENTENCES[:64][::-1]},
                                         headers=plain),
             "lemmatize 32 texts": c.post("/v1/lemmatize", json={"text": SENTENCES}, headers=plain),
             "openapi.json": c.get("/openapi.json", headers=plain),
