@@ -4,7 +4,7 @@
 the flags here override host, port, workers and log level). ``train`` and ``eval`` hand their
 arguments to the training and evaluation modules (``training/``, ``evals/``); see
 ``lexiflow train TASK --help``. ``batch`` runs one task over a JSONL or text corpus, resumably
-(``lexiflow/batch.py``; see ``lexiflow batch TASK --help``). ``serve-ray`` runs the same app on
+(``lexiflow/batch/``; see ``lexiflow batch TASK --help``). ``serve-ray`` runs the same app on
 Ray Serve (``service/ray_serve.py``, needs ``lexiflow[ray]``).
 
 Help texts are plain text (no reST markup): ``--help`` prints them as they are.
@@ -27,8 +27,9 @@ def _offline_entries(task: str) -> tuple[object | None, object | None]:
         from training import seq2seq
         return seq2seq.main, seq2seq.eval_main
     if task == "word2vec":
+        from evals import word_vectors
         from training import word2vec
-        return word2vec.main, word2vec.eval_main
+        return word2vec.main, word_vectors.eval_main
     if task == "senses":
         from evals import senses
         return None, senses.eval_main
@@ -60,6 +61,10 @@ def version() -> str:
         return metadata.version("lexiflow")
     except metadata.PackageNotFoundError:  # a source tree that was never installed
         return "0.0.0+local"
+
+
+# the serving task's name works too: `lexiflow train classify` trains the classifier `classify` serves
+OFFLINE_ALIASES = {"classify": "classifier"}
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -115,6 +120,7 @@ def _serve_ray(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
 
 def _dispatch(kind: str, args: argparse.Namespace, rest: list[str]) -> int:
+    args.task = OFFLINE_ALIASES.get(args.task, args.task)
     try:
         train_entry, eval_entry = _offline_entries(args.task)
     except ImportError as exc:
@@ -165,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        f"lexiflow {kind} TASK --help lists them.")
         tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
         for task, summary in SUMMARIES[kind].items():
-            tasks.add_parser(task, help=summary, add_help=False)  # main() hands TASK's arguments over
+            aliases = [a for a, t in OFFLINE_ALIASES.items() if t == task]
+            tasks.add_parser(task, aliases=aliases, help=summary, add_help=False)  # main() hands TASK's args over
         p.set_defaults(func=lambda a, rest, kind=kind: _dispatch(kind, a, rest))
 
     # Everything after `batch` belongs to lexiflow.batch's own parser (main() hands it over).
@@ -183,7 +190,8 @@ def _batch(rest: list[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if len(args_list) >= 2 and args_list[0] in ("train", "eval") and args_list[1] in OFFLINE_TASKS:
+    offline = (*OFFLINE_TASKS, *OFFLINE_ALIASES)
+    if len(args_list) >= 2 and args_list[0] in ("train", "eval") and args_list[1] in offline:
         # everything after the task (``--help`` included) belongs to the task's own parser
         return _dispatch(args_list[0], argparse.Namespace(task=args_list[1]), args_list[2:])
     if args_list and args_list[0] == "batch":

@@ -24,6 +24,7 @@ from tokenizers.models import WordPiece
 from tokenizers.processors import TemplateProcessing
 
 from pipelines.errors import InputError, ResourceError
+from pipelines.limits import MAX_POSITIONS
 from pipelines.lemmatize import WordSpan
 
 Truncation = Literal["none", "longest_first", "only_first", "only_second"]
@@ -84,8 +85,9 @@ class Encoded:
     alignment: tuple[WordAlignment, ...] | None = None
 
 
+
 class WordPieceTokenizer:
-    def __init__(self, tokenizer: Tokenizer, *, name: str, version: str, model_max_length: int = 512) -> None:
+    def __init__(self, tokenizer: Tokenizer, *, name: str, version: str, model_max_length: int = MAX_POSITIONS) -> None:
         tokenizer.no_truncation()
         tokenizer.no_padding()
         vocab = tokenizer.get_vocab(with_added_tokens=True)
@@ -136,7 +138,7 @@ class WordPieceTokenizer:
         lowercase: bool = True,
         name: str = "wordpiece",
         version: str = "local",
-        model_max_length: int = 512,
+        model_max_length: int = MAX_POSITIONS,
         max_input_chars_per_word: int = 100,
     ) -> WordPieceTokenizer:
         """BERT's tokenizer built from a vocabulary (a ``vocab.txt`` path or a token list)."""
@@ -412,7 +414,7 @@ def _model_max_length(folder: Path) -> int:
                 raise ResourceError(f"{path}: not valid JSON ({exc})") from exc
             if isinstance(value, int) and 0 < value <= 1_000_000:
                 return value
-    return 512
+    return MAX_POSITIONS
 
 
 def _do_lower_case(folder: Path) -> bool:

@@ -84,3 +84,14 @@ def test_no_rest_markup_in_any_help(capsys, argv):
     out = capsys.readouterr().out
     assert out.startswith("usage:"), out[:200]
     assert "`" not in out, [ln for ln in out.splitlines() if "`" in ln]
+
+
+def test_the_serving_task_name_reaches_its_trainer(capsys):
+    """One task name everywhere: `train classify` is `train classifier`."""
+    with pytest.raises(SystemExit) as info:
+        main(["train", "classify", "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["train", "classifier", "--help"])
+    assert capsys.readouterr().out == out

@@ -1,4 +1,4 @@
-"""HTTP routes, one module per resource."""
+"""HTTP routes: the task operations (``tasks.py``, from the task registry), health, models, the web page."""
 
 from service.schemas import ProblemOut
 
@@ -15,3 +15,5 @@ PROBLEMS = {
     )
 }
 UNKNOWN_MODEL = {404: {"model": ProblemOut, "description": "the named model is not loaded", "content": PROBLEM_CONTENT}}
+QUEUE = {429: {"description": "encoder queue full (see Retry-After)"},
+         504: {"description": "the encoder did not answer in time"}}

@@ -11,7 +11,8 @@ import base64
 import numpy as np
 import pytest
 
-from service.schemas import ContextualResponse, EmbeddingsResponse, SensesResponse, StaticResponse
+from tasks.embeddings import ContextualResponse, EmbeddingsResponse, StaticResponse
+from tasks.senses import SensesResponse
 
 PROBLEM = "application/problem+json"
 
