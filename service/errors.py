@@ -114,7 +114,7 @@ def problem_response(request: Request | None, status: int, code: str, detail: st
 
 
 # ----- validation errors ------------------------------------------------------------------------
-_UNION_TAGS = {"one", "many"}  # tags of the text | list-of-texts unions (tasks/inputs.py)
+_UNION_TAGS = {"one", "many", "ids", "ids_many"}  # tags of the input unions (tasks/inputs.py, tasks/embeddings.py)
 
 
 def _loc(loc: Sequence[Any]) -> list[Any]:

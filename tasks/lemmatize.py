@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from tasks.base import Batch, Operation, Task, build, option
+from tasks.base import Batch, Operation, Request, Task, build, option
 from tasks.inputs import TextInput, as_list, check_total
 from tasks.limits import described
 
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from pipelines import LemmatizedText, Pipelines
 
 
-class LemmatizeRequest(BaseModel):
+class LemmatizeRequest(Request):
     model_config = ConfigDict(extra="forbid", json_schema_extra=described(
         "One text or a list of texts to lemmatize. {note}", examples=[
             {"text": "The striped bats were hanging on their feet and ate best fishes."},
