@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines import ENGINES, LoadPlan, Lemmatizer, load_pipelines
+from pipelines import ENGINES, Lemmatizer, load_pipelines
 from tests.pipelines.lemma_gold import GOLD
 from tests.pipelines.test_lemmatize import _lemma_accuracy
 
@@ -42,8 +42,10 @@ def test_full_is_at_least_as_good_on_the_lemma_gold_set(full, real_pipelines):
 
 
 def test_full_is_opt_in_and_loads_by_name():
+    from service.settings import Settings
+
     assert "full" in ENGINES
-    assert "full" not in LoadPlan().lemmatize_engines
-    p = load_pipelines(LoadPlan(lemmatize_engines=("full",), tasks=("lemmatize",)))
+    assert "full" not in Settings().load_plan().lemmatize_engines
+    p = load_pipelines(Settings(lemmatize_engines=["full"], tasks=["lemmatize"], torch_threads=1).load_plan())
     assert p.lemmatizer("full").engine == "full"
     assert any(m["task"] == "lemmatize" and m["engine"] == "full" for m in p.describe())
