@@ -39,7 +39,8 @@ def answers() -> dict[str, bytes]:
         plain = {"accept-encoding": "identity"}
         out = {
             "embeddings 32 texts": c.post("/v1/embeddings", json={"input": SENTENCES}, headers=plain),
-            "tokenize 64 pairs": c.post("/v1/tokenize", json={"text": BENCH_SENTENCES[:64], "text_pair": BENCH_SENTENCES[:64][::-1]},
+            "tokenize 64 pairs": c.post("/v1/tokenize", json={"text": BENCH_SENTENCES[:64],
+                                                              "text_pair": BENCH_SENTENCES[:64][::-1]},
                                         headers=plain),
             "lemmatize 32 texts": c.post("/v1/lemmatize", json={"text": SENTENCES}, headers=plain),
             "openapi.json": c.get("/openapi.json", headers=plain),

@@ -6,7 +6,8 @@ through extra_body) and the error message the client shows.
     lexiflow serve --port 8000 &                      # in the project's environment
     /tmp/oai/bin/python bench/check_openai_sdk.py --base-url http://127.0.0.1:8000/v1
 
-Prints one line per check and exits 1 if any fails. Needs only the openai package, so it runs in a throwaway environment, never the project's.
+Prints one line per check and exits 1 if any fails. Needs only the openai package, so it runs in
+a throwaway environment, never the project's.
 """
 
 from __future__ import annotations

@@ -40,7 +40,8 @@ OFFLINE_TASKS = ("classifier", "seq2seq", "senses", "word2vec")  # senses has on
 # One line per task for `lexiflow train --help` / `lexiflow eval --help` (each task's own parser has the rest).
 SUMMARIES = {
     "train": {
-        "classifier": "a Kim (2014) CNN sentence classifier (TREC questions, MR movie reviews, or a .csv/.tsv/.jsonl file)",
+        "classifier": "a Kim (2014) CNN sentence classifier (TREC questions, MR movie reviews, or a "
+                      ".csv/.tsv/.jsonl file)",
         "seq2seq": "an LSTM encoder-decoder with attention (English -> Spanish on Tatoeba pairs)",
         "word2vec": "word2vec (gensim) on WikiText-2 or a text file, saved as a versioned artifact",
     },

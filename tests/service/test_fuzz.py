@@ -13,7 +13,8 @@ invalid bodies (the fuzzing phase, positive and negative modes). Every response 
 * the body matches the schema documented for that status: every 2xx conforms to its declared
   response model (``response_schema_conformance``).
 
-No operation is excluded: every one in the schema is fuzzed (17 today, HEAD /livez and /readyz included) (``/v1/classify`` answers 404
+No operation is excluded: every one in the schema is fuzzed (17 today, with HEAD /livez and
+/readyz) (``/v1/classify`` answers 404
 problem+json while ``artifacts/classifier/`` is empty, and that answer is checked too). The web
 page ``/`` and ``/static`` are not in the schema (``include_in_schema=False``).
 
