@@ -189,3 +189,13 @@ def test_compatible_options_still_work(client):
                                                           "granularity": "words", "layer": -2}).status_code == 200
     assert client.post("/v1/tokenize", json={"text": "hi", "max_length": 8}).status_code == 200
     assert client.post("/v1/attention", json={"query": [1, 0], "keys": [[1, 0]]}).status_code == 200  # int -> float
+
+
+def test_error_member_on_auth_failures():
+    app = create_app(Settings(api_keys=["a-key-of-sixteen-chars-or-more"]))
+    c = TestClient(app, raise_server_exceptions=False)
+    r = c.post("/v1/embeddings", json={"input": "x"})
+    assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error"
+    r = c.post("/v1/embeddings", json={"input": "x"}, headers={"Authorization": "Bearer wrong-key-wrong-key-1"})
+    assert r.status_code == 403 and r.json()["error"]["type"] == "permission_error"
+    assert "error" not in c.post("/v1/tokenize", json={"text": "x"}).json()  # a native route: no member
