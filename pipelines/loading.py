@@ -128,7 +128,7 @@ def _name(c: str | Component) -> str:
 
 
 def _check_lemmatizers(plan: LoadPlan) -> None:
-    if "rule" in plan.lemmatize_engines or plan.has("senses"):
+    if {"rule", "full"} & set(plan.lemmatize_engines) or plan.has("senses"):
         import spacy.util
 
         if not spacy.util.is_package(plan.spacy_model) and not Path(plan.spacy_model).is_dir():

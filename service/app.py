@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from importlib import metadata
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pipelines import Pipelines, check_plan, load_pipelines
@@ -26,7 +26,9 @@ from service.batching import Batcher, BatcherMetrics, ClientGone
 from service.deps import ServiceState
 from service.errors import install_error_handlers, problem_response
 from service.metrics import Metrics
-from service.middleware import BodyLimitMiddleware, DisconnectMiddleware, MetricsMiddleware, RequestIdMiddleware
+from service import docs
+from service.middleware import (GZIP_LEVEL, OPENAI_SDK_HEADER_PREFIXES, OPENAI_SDK_HEADERS, BodyLimitMiddleware,
+                                DisconnectMiddleware, MetricsMiddleware, ProblemCORSMiddleware, RequestIdMiddleware)
 from service.routes import health, models, tasks, web
 from service.security import ApiKeyMiddleware
 from service.settings import Settings
@@ -140,7 +142,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     limit_malloc_arenas(settings.malloc_arena_max)
     metrics = Metrics()
-    app = FastAPI(title="lexiflow", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="lexiflow", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)  # served from local files by service.docs
     app.state.lexiflow = ServiceState(settings=settings, metrics=metrics,
                                       batch_metrics=BatcherMetrics(metrics.registry))
     install_error_handlers(app)
@@ -154,15 +157,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tasks.router)
     app.include_router(models.router())
     web.install(app)
+    docs.install(app)
     # Added last = outermost: request id, metrics, CORS, API keys, then the body cap right before routing.
     _document_limits(app, settings.limits)
+    if settings.gzip_min_bytes:
+        app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=GZIP_LEVEL)
     app.add_middleware(BindLimits, limits=settings.limits)
     app.add_middleware(DisconnectMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes,
+                       timeout_s=settings.body_timeout_s)
     app.add_middleware(ApiKeyMiddleware, keys=settings.read_api_keys(), open_paths=settings.open_paths)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                           allow_headers=["authorization", "content-type", "x-request-id"],
+        app.add_middleware(ProblemCORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["authorization", "content-type", "x-request-id", *OPENAI_SDK_HEADERS],
+                           allow_header_prefixes=OPENAI_SDK_HEADER_PREFIXES,
                            expose_headers=["x-request-id", "retry-after"], max_age=600)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)

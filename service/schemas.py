@@ -32,6 +32,14 @@ class ProblemError(BaseModel):
     given: Any | None = None
 
 
+class OpenAIErrorOut(BaseModel):
+    message: str = Field(description="the problem's detail")
+    type: str = Field(description="invalid_request_error, authentication_error, permission_error, "
+                                  "not_found_error, rate_limit_error or server_error")
+    param: str | None = Field(description="the first invalid request field, if any")
+    code: str | None = Field(description="the problem's type in snake_case (unknown-model: model_not_found)")
+
+
 class ProblemOut(BaseModel):
     """RFC 9457 problem details, served as application/problem+json."""
 
@@ -45,6 +53,8 @@ class ProblemOut(BaseModel):
     limit: Any | None = Field(None, description="the limit that was exceeded")
     given: Any | None = Field(None, description="the value the request gave")
     errors: list[ProblemError] | None = None
+    error: OpenAIErrorOut | None = Field(None, description="OpenAI's error member, on the OpenAI-compatible "
+                                                           "routes only (/v1/embeddings, /v1/models)")
 
 
 class ModelDetail(BaseModel):

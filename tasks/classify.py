@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from tasks.base import Batch, Operation, Task, build, option
+from tasks.base import Batch, Operation, Request, Task, build, option
 from tasks.inputs import TextInput, as_list, check_total
 from tasks.limits import described
 
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from pipelines import Classification, Pipelines
 
 
-class ClassifyRequest(BaseModel):
+class ClassifyRequest(Request):
     model_config = ConfigDict(extra="forbid", json_schema_extra=described(
         "One text or a list of texts to classify with a CNN n-gram classifier. {note}", examples=[
             {"text": "How far is it from Denver to Aspen?"},

@@ -3,17 +3,18 @@ static word vectors (GloVe / word2vec) with explicit out-of-vocabulary words."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationInfo,
+                      model_validator)
 from pydantic_core import PydanticCustomError
 
 from pipelines.errors import InputError, NotFound
 from pipelines.limits import MAX_POSITIONS
-from tasks.base import Batch, Operation, Task, build, option
+from tasks.base import Batch, Operation, Request, Task, build, option
 from tasks.inputs import Text, TextInput, as_list, check_pair, check_text, check_total, pair_list
-from tasks.limits import MaxLen, described
+from tasks.limits import MaxLen, current, described
 from tasks.tokenize import CutTokenOut, cut_tokens
 
 if TYPE_CHECKING:
@@ -23,27 +24,56 @@ Vector = list[float] | str  # floats, or base64 little-endian float32
 
 
 # ----- requests ------------------------------------------------------------------------------------
-class EmbeddingsRequest(BaseModel):
+MAX_TOKEN_IDS = 8192  # ids in one pre-tokenized input (the model reads at most MAX_POSITIONS)
+TokenIds = Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1, max_length=MAX_TOKEN_IDS)]
+EmbeddingTexts = Annotated[list[Text], Field(min_length=1),
+                           MaxLen("max_embedding_inputs", describe="1 to {} texts (their tokens are bounded by "
+                                                                   "max_total_tokens)")]
+ManyTokenIds = Annotated[list[TokenIds], Field(min_length=1), MaxLen("max_embedding_inputs")]
+
+
+def _input_kind(value: Any) -> str:
+    if isinstance(value, str):
+        return "one"
+    if isinstance(value, list) and value and not isinstance(value[0], str):
+        return "ids_many" if isinstance(value[0], list) else "ids"
+    return "many"
+
+
+EmbeddingInput = Annotated[Union[Annotated[Text, Tag("one")], Annotated[EmbeddingTexts, Tag("many")],
+                                 Annotated[TokenIds, Tag("ids")], Annotated[ManyTokenIds, Tag("ids_many")]],
+                           Discriminator(_input_kind)]
+
+
+class EmbeddingsRequest(Request):
     model_config = ConfigDict(extra="forbid", json_schema_extra=described(
-        "OpenAI-compatible sentence embeddings (mean pooling, L2-normalised). {note}", examples=[
+        "OpenAI-compatible sentence embeddings (mean pooling, L2-normalised). Up to {max_embedding_inputs} "
+        "inputs and {max_total_tokens} tokens in all per request; {max_text_chars} characters per text, "
+        "{max_body_bytes} bytes per body.", examples=[
             {"input": ["The bank raised interest rates.", "We sat on the river bank."]},
             {"input": "one sentence", "encoding_format": "base64"},
+            {"input": [[1996, 2924, 2992, 3037, 6165, 1012]]},
         ]))
 
-    input: TextInput = Field(description="one text or a list of texts")
+    input: EmbeddingInput = Field(
+        description="one text, a list of texts, or pre-tokenized input: a list of token ids or a list of such "
+                    "lists. Token ids are this model's WordPiece ids (input_ids of POST /v1/tokenize, with or "
+                    "without [CLS]/[SEP]), not OpenAI's: LangChain's OpenAIEmbeddings needs "
+                    "check_embedding_ctx_length=False, else it sends tiktoken ids")
     model: str | None = Field(None, description="the loaded encoder's name (optional; there is one)")
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: int | None = Field(None, ge=1, description="must equal the encoder's size if given")
     user: str | None = Field(None, max_length=256, description="accepted for compatibility; not stored")
-    truncate: bool = Field(False, description="cut over-long texts to the model's length instead of 422")
+    max_length: int | None = Field(
+        None, ge=3, le=MAX_POSITIONS,
+        description="tokens per input, [CLS] and [SEP] included. Default: the length the model is configured for "
+                    "as a sentence encoder (sentence-transformers' max_seq_length: 256 for all-MiniLM-L6-v2), "
+                    "so the vectors are sentence-transformers'; up to the model's 512 positions when asked")
+    truncate: bool = Field(False, description="cut inputs over max_length to it (as sentence-transformers does) "
+                                              "instead of 422; the answer lists the inputs cut")
 
-    @model_validator(mode="after")
-    def _total(self, info: ValidationInfo) -> EmbeddingsRequest:
-        check_total(info, self.input)
-        return self
 
-
-class ContextualRequest(BaseModel):
+class ContextualRequest(Request):
     model_config = ConfigDict(extra="forbid", json_schema_extra=described(
         "Contextual vectors from the encoder, per token, per word or pooled. {note}", examples=[
             {"text": "I sat on the bank.", "pooling": "none", "granularity": "words", "layer": -1},
@@ -67,6 +97,14 @@ class ContextualRequest(BaseModel):
 
     @model_validator(mode="after")
     def _pairs(self, info: ValidationInfo) -> ContextualRequest:
+        given = self.model_fields_set  # options the request named (defaults never contradict)
+        if "layer" in given and self.mean_last is not None:
+            raise PydanticCustomError("contradicting_options",
+                                      "give layer (one layer) or mean_last (the mean of the last k), not both")
+        if "granularity" in given and self.pooling != "none":
+            raise PydanticCustomError("contradicting_options",
+                                      "granularity applies to pooling none; with pooling {pooling} there is one "
+                                      "vector per text", {"pooling": self.pooling})
         check_pair(self.text, self.text_pair)
         check_total(info, self.text, self.text_pair)
         return self
@@ -75,7 +113,7 @@ class ContextualRequest(BaseModel):
 Word = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(check_text)]
 
 
-class StaticRequest(BaseModel):
+class StaticRequest(Request):
     """Static word vectors (GloVe / word2vec): one vector per word, whatever the context."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
@@ -114,6 +152,9 @@ class EmbeddingsResponse(BaseModel):
     data: list[EmbeddingItem]
     model: str
     usage: Usage
+    max_length: int = Field(description="tokens per input this answer used ([CLS] and [SEP] included): the "
+                                        "request's max_length, else the model's sentence length (256)")
+    truncated: list[int] = Field(description="indexes of the inputs cut to max_length (with truncate: true)")
 
 
 class ContextualVector(BaseModel):
@@ -184,10 +225,16 @@ def _encoder(pipelines: Pipelines) -> Any:
     return pipelines.encoder
 
 
+OPENAI_CHUNK = 64  # inputs per forward pass: the hidden states of one chunk at a time are held
+
+
 def run_openai(pipelines: Pipelines, request: EmbeddingsRequest, *, forward: Any = None) -> EmbeddingsResponse:
     """Mean-pooled, L2-normalised sentence embeddings (what sentence-transformers gives for this model).
 
-    Drop-in for OpenAI's `POST /v1/embeddings`: same request and response shape.
+    Drop-in for OpenAI's `POST /v1/embeddings`: same request and response shape. Inputs are cut
+    at the model's configured sentence length (256 tokens for all-MiniLM-L6-v2) unless `max_length`
+    asks for more (up to 512); over it, 422 naming `truncate` and `max_length`. A request is
+    bounded by its tokens in all (`max_total_tokens`), not by a small count of inputs.
     """
     encoder = _encoder(pipelines)
     if request.model is not None and request.model not in (encoder.name, encoder.name.split("/")[-1]):
@@ -196,17 +243,46 @@ def run_openai(pipelines: Pipelines, request: EmbeddingsRequest, *, forward: Any
     if request.dimensions is not None and request.dimensions != encoder.hidden_size:
         raise InputError(f"this model gives {encoder.hidden_size} dimensions", code="unsupported-dimensions",
                          limit=encoder.hidden_size, given=request.dimensions)
-    from pipelines import LayerChoice
+    from pipelines import LayerChoice, TokenStates
 
-    texts = as_list(request.input)
-    states = encoder.encode(texts, truncation="longest_first" if request.truncate else "none", forward=forward)
+    max_length = request.max_length or encoder.sentence_max_length
+    value = request.input
+    try:
+        if isinstance(value, list) and value and isinstance(value[0], int):
+            encoded = encoder.tokenizer.encode_ids([value], max_length=max_length, truncate=request.truncate)
+        elif isinstance(value, list) and value and isinstance(value[0], list):
+            encoded = encoder.tokenizer.encode_ids(value, max_length=max_length, truncate=request.truncate)
+        else:
+            encoded = encoder.tokenizer.encode(as_list(value), max_length=max_length,
+                                               truncation="longest_first" if request.truncate else "none")
+    except InputError as exc:
+        if exc.code != "too-many-tokens":
+            raise
+        item = exc.extra.get("item")
+        raise InputError(
+            f"{f'input {item}: ' if item else ''}{exc.given} tokens ([CLS] and [SEP] included) exceed max_length "
+            f"{exc.limit}; send a shorter text, \"truncate\": true to cut it to {exc.limit} tokens (as "
+            f"sentence-transformers does), or a larger \"max_length\" (up to {encoder.tokenizer.model_max_length}; "
+            f"this model is configured for {encoder.sentence_max_length} as a sentence encoder)",
+            code="too-many-tokens", limit=exc.limit, given=exc.given, item=item) from None
+    tokens = sum(e.length for e in encoded)
+    limit = current().max_total_tokens
+    if tokens > limit:
+        raise InputError(f"the request has {tokens} tokens in all; the limit is {limit} per request "
+                         "(LEXIFLOW_MAX_TOTAL_TOKENS): send fewer inputs per request (LangChain: a smaller "
+                         "chunk_size)", code="too-many-tokens-total", limit=limit, given=tokens)
     choice = LayerChoice(-1)
-    data = [build(EmbeddingItem, object="embedding", index=i,
-                  embedding=vector_out(encoder.pool(s, choice, "mean"), request.encoding_format, normalize=True))
-            for i, s in enumerate(states)]
-    tokens = sum(s.encoded.length for s in states)
+    run = forward or encoder.forward
+    data = []
+    for start in range(0, len(encoded), OPENAI_CHUNK):  # pool each chunk as it comes: bounded memory
+        chunk = encoded[start:start + OPENAI_CHUNK]
+        for k, (e, hidden) in enumerate(zip(chunk, run(chunk))):
+            vector = encoder.pool(TokenStates(e, hidden), choice, "mean")
+            data.append(build(EmbeddingItem, object="embedding", index=start + k,
+                              embedding=vector_out(vector, request.encoding_format, normalize=True)))
     return build(EmbeddingsResponse, object="list", data=data, model=encoder.name,
-                 usage=build(Usage, prompt_tokens=tokens, total_tokens=tokens))
+                 usage=build(Usage, prompt_tokens=tokens, total_tokens=tokens), max_length=max_length,
+                 truncated=[i for i, e in enumerate(encoded) if e.truncated])
 
 
 def contextual_result(encoder: Any, st: TokenStates, choice: LayerChoice, request: ContextualRequest,

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from tasks.base import Batch, Operation, Task, build, option
+from tasks.base import Batch, Operation, Request, Task, build, option
 from tasks.inputs import TextInput, as_list, check_total
 from tasks.limits import described
 
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from pipelines import LemmatizedText, Pipelines
 
 
-class LemmatizeRequest(BaseModel):
+class LemmatizeRequest(Request):
     model_config = ConfigDict(extra="forbid", json_schema_extra=described(
         "One text or a list of texts to lemmatize. {note}", examples=[
             {"text": "The striped bats were hanging on their feet and ate best fishes."},
@@ -22,9 +22,10 @@ class LemmatizeRequest(BaseModel):
         ]))
 
     text: TextInput = Field(description="one text, or a list of texts")
-    engine: Literal["rule", "lookup"] = Field(
+    engine: Literal["rule", "lookup", "full"] = Field(
         "rule", description="rule: POS-aware lemmas from the trained English pipeline; "
-                            "lookup: fast table lookup without context")
+                            "lookup: fast table lookup without context; full (when the server loads it, "
+                            "LEXIFLOW_LEMMATIZE_ENGINES): the same pipeline with its parser, spaCy's own POS")
 
     @model_validator(mode="after")
     def _total(self, info: ValidationInfo) -> LemmatizeRequest:
@@ -59,7 +60,7 @@ class LemmatizeResult(BaseModel):
 
 
 class LemmatizeResponse(BaseModel):
-    engine: Literal["rule", "lookup"]
+    engine: Literal["rule", "lookup", "full"]
     model: str
     model_version: str
     spacy_version: str
@@ -97,7 +98,7 @@ TASK = Task(
         metric="lemmatize",
         batch=Batch(command="lemmatize", help="lemmas, POS, offsets, sentences (as POST /v1/lemmatize)",
                     header=("engine", "model", "model_version", "spacy_version"), narrow=_narrow, options=(
-                        option("--engine", choices=["rule", "lookup"],
+                        option("--engine", choices=["rule", "lookup", "full"],
                                help="rule (default): POS-aware; lookup: table lookup"),)),
     ),),
 )

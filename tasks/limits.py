@@ -37,6 +37,10 @@ class Limits(BaseSettings):
     max_items: int = Field(128, ge=1, description="texts in one request")
     max_total_chars: int = Field(400_000, ge=1, description="characters in all texts of one request")
     max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024, description="bytes in a request body")
+    max_embedding_inputs: int = Field(2048, ge=1, description="inputs in one /v1/embeddings request (OpenAI's "
+                                                               "number; the tokens are the real bound)")
+    max_total_tokens: int = Field(131_072, ge=1, description="tokens (special tokens included) in all inputs of "
+                                                             "one /v1/embeddings request")
 
 
 _BOUND: ContextVar[Limits | None] = ContextVar("lexiflow_limits", default=None)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from pipelines.errors import NotFound
-from tasks.base import Operation, Task, build
+from tasks.base import Operation, Request, Task, build
 from tasks.embeddings import Neighbour
 from tasks.inputs import Text, check_text, check_total
 from tasks.limits import MaxLen, described
@@ -19,7 +19,7 @@ Sentences = Annotated[list[Text], Field(min_length=2),
                       MaxLen("max_items", cap=64, describe="2 to {} sentences, each containing the target")]
 
 
-class SensesRequest(BaseModel):
+class SensesRequest(Request):
     model_config = ConfigDict(extra="forbid", json_schema_extra=described(
         "Does a word mean the same thing in these sentences? Static vs contextual similarity, "
         "senses found in the data, a verdict with its confidence. {note}", examples=[

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validat
 
 from pipelines.errors import NotFound
 from pipelines.limits import MAX_POSITIONS
-from tasks.base import Batch, Operation, Task, build, option
+from tasks.base import Batch, Operation, Request, Task, build, option
 from tasks.inputs import TextInput, as_list, check_pair, check_total, pair_list
 from tasks.limits import described
 
@@ -21,7 +21,7 @@ TokenizeField = Literal["tokens", "input_ids", "token_type_ids", "position_ids",
 TOKENIZE_ALWAYS = ("length", "num_unk", "num_truncated")
 
 
-class TokenizeRequest(BaseModel):
+class TokenizeRequest(Request):
     model_config = ConfigDict(extra="forbid", json_schema_extra=described(
         "One text, a pair, or lists of either, to split into WordPieces. {note}", examples=[
             {"text": "The kids were playing.", "text_pair": "Who was playing?", "align_with": "spacy"},

@@ -11,7 +11,7 @@ from pydantic_core import PydanticCustomError
 
 from pipelines.errors import InputError
 from pipelines.limits import MAX_BEAM
-from tasks.base import Batch, Operation, Task, build, option
+from tasks.base import Batch, Operation, Request, Task, build, option
 from tasks.inputs import as_list, check_text, one_or_many
 from tasks.limits import MaxLen, described
 
@@ -37,12 +37,21 @@ TranslateInput = Annotated[
     Discriminator(one_or_many)]
 
 
-class DecodingOptions(BaseModel):
+class DecodingOptions(Request):
     beam_size: int = Field(5, ge=1, le=MAX_BEAM, description="1 = greedy decoding")
     length_penalty: float = Field(1.0, ge=0.0, le=5.0,
-                                  description="GNMT length penalty alpha for ranking beam hypotheses")
+                                  description="GNMT length penalty alpha for ranking beam hypotheses "
+                                              "(beam search only: with beam_size 1 it is refused)")
     max_length: int | None = Field(None, ge=1, le=MAX_OUTPUT_TOKENS,
                                    description="output tokens at most; default: 2 x source tokens + 10")
+
+    @model_validator(mode="after")
+    def _beam_only(self) -> DecodingOptions:
+        if self.beam_size == 1 and "length_penalty" in self.model_fields_set:
+            raise PydanticCustomError("contradicting_options",
+                                      "length_penalty ranks beam hypotheses; greedy decoding (beam_size 1) has "
+                                      "none: drop length_penalty or use a beam_size over 1")
+        return self
 
 
 class TranslateRequest(DecodingOptions):
@@ -70,7 +79,7 @@ Number = Annotated[float, Field(ge=-MAX_ATTENTION_VALUE, le=MAX_ATTENTION_VALUE,
 Vector = Annotated[list[Number], Field(min_length=1, max_length=MAX_ATTENTION_DIM)]
 
 
-class AttentionRequest(BaseModel):
+class AttentionRequest(Request):
     __doc__ = ("The attention computation itself: scores = query . key (optionally / sqrt(d_k), or cosine), "
                "masked softmax, context = weights . values.")
 

@@ -6,8 +6,10 @@ PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components
 PROBLEMS = {
     status: {"model": ProblemOut, "description": desc, "content": PROBLEM_CONTENT}
     for status, desc in (
-        (400, "Malformed JSON or request"),
-        (413, "Request body over the byte limit"),
+        (400, "Malformed JSON or request (or a body that is not valid gzip)"),
+        (408, "The request body did not arrive within LEXIFLOW_BODY_TIMEOUT_S (the connection is closed)"),
+        (413, "Request body over the byte limit (after gzip decompression too)"),
+        (415, "A body not declared as JSON (Content-Type: application/json), or an encoding other than gzip"),
         (422, "Invalid field, or a declared limit exceeded (see `limit` and `given`)"),
         (503, "Models still loading (see Retry-After)"),
     )
