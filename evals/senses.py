@@ -285,7 +285,7 @@ def format_table(rows: Sequence[dict[str, object]]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lexiflow eval senses", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="lexiflow eval senses", description=__doc__.split("\n\n")[0].replace("``", ""))
     p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE,
                    help=f"where the WiC pairs are built and cached (default {DEFAULT_CACHE})")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="data set seed: split and sampling (default 13)")

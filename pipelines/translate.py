@@ -22,8 +22,8 @@ from models.checkpoint import ArtifactError
 from models.seq2seq_artifact import FORMAT, detokenize, load, pad_batch
 from models.vocab import tokenize_with_spans
 from pipelines.errors import InputError, ResourceError
+from pipelines.limits import MAX_BEAM
 
-MAX_BEAM = 16
 
 
 @dataclass(frozen=True)

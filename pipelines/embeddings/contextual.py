@@ -9,6 +9,7 @@ cut back to its own length before anything is pooled.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -87,7 +88,7 @@ class LayerChoice:
 
 class ContextualEncoder:
     def __init__(self, model: torch.nn.Module, tokenizer: WordPieceTokenizer, *, name: str, version: str,
-                 max_batch_tokens: int = 8192) -> None:
+                 max_batch_tokens: int = 8192, sentence_max_length: int | None = None) -> None:
         cfg = model.config
         if cfg.vocab_size < tokenizer.vocab_size:
             raise ResourceError(f"encoder {name!r}: the tokenizer has {tokenizer.vocab_size} tokens but the "
@@ -102,6 +103,11 @@ class ContextualEncoder:
         self.num_layers: int = cfg.num_hidden_layers
         self.hidden_size: int = cfg.hidden_size
         self.max_batch_tokens = max_batch_tokens
+        # The length the model was trained and is configured for as a sentence encoder
+        # (sentence-transformers' max_seq_length, 256 for all-MiniLM-L6-v2): its sentence
+        # embeddings are sentence-transformers' only up to it. Default: the model's positions.
+        self.sentence_max_length: int = min(sentence_max_length or tokenizer.model_max_length,
+                                            tokenizer.model_max_length)
         self._lock = threading.Lock()  # one forward pass at a time per process: threads are set deliberately
 
     @classmethod
@@ -119,13 +125,15 @@ class ContextualEncoder:
         except (OSError, ValueError) as exc:
             raise ResourceError(f"{folder}: cannot load the encoder ({exc})") from exc
         tok = tokenizer or WordPieceTokenizer.from_folder(folder, name=name or folder.name, version=version)
-        return cls(model, tok, name=name or folder.name, version=version)
+        return cls(model, tok, name=name or folder.name, version=version,
+                   sentence_max_length=sentence_max_length(folder))
 
     def info(self) -> dict[str, object]:
         params = sum(p.numel() for p in self.model.parameters())
         return {"name": self.name, "version": self.version, "architecture": type(self.model).__name__,
                 "layers": self.num_layers, "hidden_size": self.hidden_size, "parameters": params,
-                "max_length": self.tokenizer.model_max_length, "torch": torch.__version__,
+                "max_length": self.tokenizer.model_max_length, "sentence_max_length": self.sentence_max_length,
+                "torch": torch.__version__,
                 "transformers": metadata.version("transformers")}
 
     # ----- forward ----------------------------------------------------------------------------------
@@ -162,6 +170,12 @@ class ContextualEncoder:
             out = self.model(input_ids=ids, attention_mask=mask, token_type_ids=types, output_hidden_states=True)
         stacked = torch.stack(out.hidden_states, dim=0).float().numpy()  # (L+1, B, T, H)
         return [np.ascontiguousarray(stacked[:, row, : e.length]) for row, e in enumerate(group)]
+
+    def encode_ids(self, sequences: Sequence[Sequence[int]], *, max_length: int | None = None, truncate: bool = False,
+                   forward: Forward | None = None) -> list[TokenStates]:
+        """Run the encoder on already-tokenized input (``WordPieceTokenizer.encode_ids``)."""
+        encoded = self.tokenizer.encode_ids(sequences, max_length=max_length, truncate=truncate)
+        return [TokenStates(e, h) for e, h in zip(encoded, (forward or self.forward)(encoded))]
 
     def encode(self, texts: Sequence[str], pairs: Sequence[str] | None = None, *, max_length: int | None = None,
                truncation: Truncation = "none", forward: Forward | None = None) -> list[TokenStates]:
@@ -262,3 +276,15 @@ def cosine_matrix(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
     unit = vectors / np.maximum(norms, 1e-12)
     return np.clip(unit @ unit.T, -1.0, 1.0)
+
+
+def sentence_max_length(folder: Path) -> int | None:
+    """sentence-transformers' ``max_seq_length`` (``sentence_bert_config.json``) of a model folder."""
+    path = Path(folder) / "sentence_bert_config.json"
+    if not path.is_file():
+        return None
+    try:
+        value = json.loads(path.read_text(encoding="utf-8")).get("max_seq_length")
+    except ValueError as exc:
+        raise ResourceError(f"{path}: not valid JSON ({exc})") from exc
+    return value if isinstance(value, int) and value > 0 else None

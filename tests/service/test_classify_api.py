@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from service.schemas import ClassifyResponse
+from tasks.classify import ClassifyResponse
 
 PROBLEM = "application/problem+json"
 
