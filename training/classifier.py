@@ -11,14 +11,15 @@ set used for early stopping and checkpoint selection is carved out of the traini
 choose anything and is evaluated once, at the end.
 
 Small named functions (``load_dataset``, ``build_vocab``, ``load_vectors``, ``train_one_epoch``,
-``evaluate``, ``fit``) behind ``main(argv)``; never imported by the service.
+``evaluate``, ``fit``) behind ``main(argv)``; never imported by the service. The batches and the
+fit loop live in ``training.classifier_fit``, the vectors in ``training.vectors``, the evaluation
+CLI in ``training.classifier_eval`` (all re-exported here).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import math
 import os
 import platform
@@ -34,26 +35,22 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from models import text_cnn
-from training.datasets import MR, TREC, LabelledText, load_mr, load_trec, read_labelled_file
-from models.text_cnn import CONV_PADDINGS, EMBEDDING_MODES, TextCNN, TextCNNConfig, format_summary, pad_batch, summary
-from training.loop import (
-    INITS,
-    OPTIMIZERS,
-    SCHEDULES,
-    EarlyStopping,
-    apply_max_norm,
-    classification_report,
-    format_report,
-    init_weights,
-    make_optimizer,
-    make_scheduler,
-    progress,
-    set_seed,
-)
+from models.text_cnn import CONV_PADDINGS, EMBEDDING_MODES, TextCNN, TextCNNConfig, format_summary, summary
 from models.vocab import PAD, TOKENIZERS, UNK, Vocab, tokenize
+from training.datasets import MR, TREC, LabelledText, load_mr, load_trec, read_labelled_file
+from training.loop import INITS, OPTIMIZERS, SCHEDULES, format_report, init_weights, set_seed
+from training.classifier_fit import (  # noqa: F401  (re-exported)
+    Batches,
+    Encoded,
+    FitResult,
+    batches,
+    encode,
+    evaluate,
+    fit,
+    train_one_epoch,
+)
 from training.vectors import (  # noqa: F401  (re-exported: the trainer's public names)
     GLOVE_6B_50D,
     WORD2VEC_ARTIFACT,
@@ -173,197 +170,6 @@ def build_vocab(texts: Sequence[str], *, lower: bool = True, min_freq: int = 1,
                 extra.append(w)
         vocab = Vocab(vocab.itos + extra)
     return vocab
-
-
-# ---------------------------------------------------------------------- batches
-
-
-@dataclass
-class Encoded:
-    ids: list[list[int]]
-    labels: list[int]
-    features: list[np.ndarray] | None = None  # contextual: (n_words, L+1, H) per text, fp16
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-
-def encode(items: Sequence[LabelledText], vocab: Vocab, label_index: dict[str, int], *, lower: bool,
-           scheme: str = "words", features: list[np.ndarray] | None = None) -> Encoded:
-    """Token ids (and, for a contextual model, each text's word features) with label indices."""
-    ids = [vocab.encode(tokenize(x.text, lower=lower, scheme=scheme)) for x in items]
-    if features is not None and [len(f) for f in features] != [len(i) for i in ids]:
-        raise ValueError("word features do not line up with the tokenized texts")
-    return Encoded(ids, [label_index[x.label] for x in items], features)
-
-
-class Batches(Sequence):
-    """Batches built when read (contextual features are too big to pad all at once):
-    (input_ids (B, T) or features (B, T, K, E), lengths (B,), labels (B,))."""
-
-    def __init__(self, data: Encoded, groups: list[list[int]], *, pad_id: int, min_length: int,
-                 layers: Sequence[int] | None = None) -> None:
-        self.data, self.groups, self.pad_id, self.min_length = data, groups, pad_id, min_length
-        self.layers = list(layers) if layers is not None else None
-
-    def __len__(self) -> int:
-        return len(self.groups)
-
-    def __getitem__(self, i):  # type: ignore[override]
-        if isinstance(i, slice):
-            return Batches(self.data, self.groups[i], pad_id=self.pad_id, min_length=self.min_length,
-                           layers=self.layers)
-        idx = self.groups[i]
-        y = torch.tensor([self.data.labels[j] for j in idx], dtype=torch.long)
-        if self.data.features is None:
-            ids, lengths = pad_batch([self.data.ids[j] for j in idx], pad_id=self.pad_id, min_length=self.min_length)
-            return ids, lengths, y
-        feats = [self.data.features[j] for j in idx]
-        lengths = torch.tensor([len(f) for f in feats], dtype=torch.long)
-        K, E = feats[0].shape[1:] if self.layers is None else (len(self.layers), feats[0].shape[2])
-        x = torch.zeros(len(idx), max(self.min_length, int(lengths.max())), K, E)  # (B, T, K, E)
-        for r, f in enumerate(feats):
-            if len(f):
-                x[r, : len(f)] = torch.from_numpy(np.asarray(f if self.layers is None else f[:, self.layers],
-                                                             dtype=np.float32))
-        return x, lengths, y
-
-
-def batches(data: Encoded, *, batch_size: int, pad_id: int, min_length: int,
-            generator: torch.Generator | None = None, layers: Sequence[int] | None = None) -> Batches:
-    """(input_ids (B, T), lengths (B,), labels (B,)) batches (features (B, T, K, E) for contextual
-    data, ``layers`` choosing K of its hidden states); shuffled when a generator is given."""
-    order = torch.randperm(len(data), generator=generator).tolist() if generator is not None else range(len(data))
-    order = list(order)
-    groups = [order[s: s + batch_size] for s in range(0, len(order), batch_size)]
-    return Batches(data, groups, pad_id=pad_id, min_length=min_length, layers=layers)
-
-
-# ---------------------------------------------------------------------- train / evaluate
-
-
-def train_one_epoch(
-    model: TextCNN,
-    batch_list: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-    *,
-    class_weights: torch.Tensor | None = None,
-    max_norm: float | None = None,
-    desc: str = "train",
-    show_progress: bool = True,
-    force_progress: bool = False,
-) -> dict[str, float]:
-    """One pass over ``batch_list``; returns mean loss and accuracy on the training batches."""
-    model.train()
-    total_loss, correct, seen = 0.0, 0, 0
-    bar = progress(batch_list, desc=desc, total=len(batch_list), enabled=show_progress, force=force_progress)
-    for ids, lengths, y in bar:
-        logits = model(ids, lengths)  # (B, C)
-        loss = F.cross_entropy(logits, y, weight=class_weights)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
-        if max_norm:
-            apply_max_norm(model.fc, max_norm)
-        n = y.numel()
-        total_loss += float(loss.detach()) * n
-        correct += int((logits.argmax(1) == y).sum())
-        seen += n
-        bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.4f}", refresh=False)
-    return {"loss": total_loss / max(seen, 1), "accuracy": correct / max(seen, 1)}
-
-
-@torch.inference_mode()
-def evaluate(model: TextCNN, batch_list: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
-             labels: Sequence[str]) -> dict[str, Any]:
-    """Eval mode, no dropout: ``classification_report`` plus the mean cross-entropy ``loss``."""
-    model.eval()
-    y_true: list[int] = []
-    y_pred: list[int] = []
-    total_loss = 0.0
-    for ids, lengths, y in batch_list:
-        logits = model(ids, lengths)  # (B, C)
-        total_loss += float(F.cross_entropy(logits, y, reduction="sum"))
-        y_true += y.tolist()
-        y_pred += logits.argmax(1).tolist()
-    report = classification_report(y_true, y_pred, list(labels))
-    report["loss"] = total_loss / max(len(y_true), 1)
-    return report
-
-
-@dataclass
-class FitResult:
-    model: TextCNN
-    best_epoch: int
-    best_dev: dict[str, Any]
-    history: list[dict[str, Any]]
-    seconds: float
-
-
-def fit(
-    model: TextCNN,
-    train: Encoded,
-    dev: Encoded,
-    labels: Sequence[str],
-    *,
-    optimizer_name: str = "adadelta",
-    lr: float = 1.0,
-    weight_decay: float = 0.0,
-    momentum: float = 0.9,
-    schedule: str = "constant",
-    warmup_steps: int = 0,
-    batch_size: int = 50,
-    epochs: int = 25,
-    patience: int = 5,
-    max_norm: float | None = 3.0,
-    class_weights: torch.Tensor | None = None,
-    seed: int = 0,
-    max_batches: int | None = None,
-    show_progress: bool = True,
-    force_progress: bool = False,
-) -> FitResult:
-    """Train with early stopping on dev accuracy; the weights of the best dev epoch are restored."""
-    g = torch.Generator().manual_seed(seed)
-    pad, width = model.config.padding_idx, model.config.max_width
-    layers = list(model.config.encoder_layers) or None
-    dev_batches = batches(dev, batch_size=256, pad_id=pad, min_length=width, layers=layers)
-    steps_per_epoch = (len(train) + batch_size - 1) // batch_size
-    if max_batches is not None:
-        steps_per_epoch = min(steps_per_epoch, max_batches)
-    optimizer = make_optimizer(optimizer_name, model.parameters(), lr=lr, weight_decay=weight_decay, momentum=momentum)
-    scheduler = make_scheduler(schedule, optimizer, total_steps=steps_per_epoch * epochs, warmup_steps=warmup_steps)
-    stopper = EarlyStopping(patience, mode="max")
-    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    best_dev: dict[str, Any] = {}
-    best_epoch, history = 0, []
-    t0 = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        train_batches = batches(train, batch_size=batch_size, pad_id=pad, min_length=width, generator=g, layers=layers)
-        if max_batches is not None:
-            train_batches = train_batches[:max_batches]
-        stats = train_one_epoch(model, train_batches, optimizer, scheduler, class_weights=class_weights,
-                                max_norm=max_norm, desc=f"epoch {epoch}/{epochs}", show_progress=show_progress,
-                                force_progress=force_progress)
-        report = evaluate(model, dev_batches, labels)
-        improved = stopper.step(report["accuracy"])
-        if improved:
-            best_epoch, best_dev = epoch, report
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        row = {"epoch": epoch, "train_loss": round(stats["loss"], 5), "train_accuracy": round(stats["accuracy"], 5),
-               "dev_loss": round(report["loss"], 5), "dev_accuracy": round(report["accuracy"], 5),
-               "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - t0, 2)}
-        history.append(row)
-        _log(f"epoch {epoch:3d}  train loss {stats['loss']:.4f} acc {stats['accuracy']:.4f}  "
-             f"dev loss {report['loss']:.4f} acc {report['accuracy']:.4f}{'  *best' if improved else ''}")
-        if stopper.should_stop:
-            _log(f"early stop: no dev improvement for {stopper.bad_steps} epochs (best epoch {best_epoch})")
-            break
-    model.load_state_dict(best_state)
-    model.eval()
-    return FitResult(model, best_epoch, best_dev, history, time.perf_counter() - t0)
 
 
 @torch.no_grad()
@@ -697,92 +503,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def build_eval_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="lexiflow eval classifier",
-        description="Evaluate a saved TextCNN artifact: by default on the test split it was trained for "
-                    "(the untouched 500 TREC test questions; MR's fixed held-out split).")
-    p.add_argument("artifact", nargs="?", default=None, help="artifact folder (or --model)")
-    p.add_argument("--model", default=None, help="artifact folder (same as the positional argument)")
-    p.add_argument("--data", default=None,
-                   help="trec (the 500-question test set), mr (the fixed held-out split), or a .csv/.tsv/.jsonl "
-                        "file; default: the artifact's own data set (from its data card)")
-    p.add_argument("--text-column", default="text")
-    p.add_argument("--label-column", default="label")
-    p.add_argument("--test-fraction", type=float, default=None, help="mr: held-out share (default: the artifact's, else 0.1)")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--summary", action="store_true", help="also print the model's layer table")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--check-metrics", action="store_true",
-                   help="exit 1 unless the accuracy equals the test accuracy recorded in the artifact's metrics.json")
-    return p
-
-
 def eval_main(argv: list[str] | None = None) -> int:
-    """``lexiflow eval classifier ARTIFACT [--data ...]``: accuracy, macro-F1, per-class
-    precision/recall and the confusion matrix on a test split the model never chose anything on."""
-    parser = build_eval_parser()
-    args = parser.parse_args(argv)
-    folder = args.artifact or args.model
-    if folder is None:
-        parser.error("give the artifact folder, e.g. lexiflow eval classifier artifacts/classifier/trec-cnn")
-    torch.set_num_threads(max(1, args.threads))
-    started = time.perf_counter()
-    model, vocab, labels, meta = text_cnn.load(folder)
-    card = meta["data_card"]
-    data = args.data or card.get("data")
-    if data is None:
-        parser.error(f"{folder}: its data card names no data set; pass --data")
-    lower = bool(meta["config"].get("lower", True))
-    if data == "trec":
-        items = load_trec()[1]
-        split = "the official 500-question TREC test set"
-    elif data == "mr":
-        frac = args.test_fraction or card.get("test_fraction") or 0.1
-        items = stratified_split(load_mr(), frac, MR_SPLIT_SEED)[1]
-        split = f"the fixed stratified {frac:.0%} MR held-out split (seed {MR_SPLIT_SEED})"
-    else:
-        if not Path(data).is_file():
-            parser.error(f"--data {data}: not 'trec', 'mr' or an existing file")
-        items = read_labelled_file(data, text_column=args.text_column, label_column=args.label_column)
-        split = f"file {Path(data).name}"
-    unknown = sorted({x.label for x in items} - set(labels))
-    if unknown:
-        print(f"error: labels {unknown} in {data} are not among the model's {labels}", file=sys.stderr)
-        return 2
-    cfg = model.config
-    features = None
-    if cfg.contextual:
-        from training.contextual_features import load_encoder, word_features
+    """``lexiflow eval classifier``: see ``training.classifier_eval``."""
+    from training.classifier_eval import eval_main as run
 
-        encoder = load_encoder()
-        if encoder.name != cfg.encoder or encoder.hidden_size != cfg.embed_dim or encoder.num_layers != cfg.encoder_num_layers:
-            print(f"error: {folder} was trained on {cfg.encoder} ({cfg.encoder_num_layers} layers, {cfg.embed_dim}-d), "
-                  f"the installed encoder is {encoder.name} ({encoder.num_layers}, {encoder.hidden_size}-d)", file=sys.stderr)
-            return 2
-        label = data if data in ("trec", "mr") else Path(data).stem
-        features = word_features(encoder, [x.text for x in items], scheme=cfg.tokenizer, lower=cfg.lower,
-                                 label=f"{label}-test")
-    enc = encode(items, vocab, {lab: i for i, lab in enumerate(labels)}, lower=lower, scheme=cfg.tokenizer,
-                 features=features)
-    report = evaluate(model, batches(enc, batch_size=args.batch_size, pad_id=vocab.pad_id,
-                                     min_length=cfg.max_width, layers=list(cfg.encoder_layers) or None), labels)
-    report.update(model=str(folder), data=data, split=split, seconds=round(time.perf_counter() - started, 2))
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        if args.summary:
-            print(format_summary(summary(model.config)))
-            print()
-        print(f"{folder} on {split}:")
-        print(format_report(report))
-    if args.check_metrics:
-        recorded = (meta["metrics"].get("test") or {}).get("accuracy")
-        if recorded is None or abs(recorded - report["accuracy"]) > 1e-9:
-            print(f"error: measured accuracy {report['accuracy']:.4f} != recorded {recorded}", file=sys.stderr)
-            return 1
-    return 0
+    return run(argv)
 
 
 if __name__ == "__main__":
