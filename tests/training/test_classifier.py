@@ -255,3 +255,14 @@ def test_tokenizer_flag_is_recorded_and_used_for_the_vocabulary(tiny_csv, tmp_pa
     assert model.config.tokenizer == "words"
     assert build_vocab(["what's it ?"], scheme="ptb").itos[2:] == sorted(["'s", "?", "it", "what"])
     assert "what's" in build_vocab(["what's it ?"], scheme="words").itos
+
+
+@pytest.mark.slow
+def test_word2vec_embeddings_read_the_shipped_word2vec_artifact(tiny_csv, tmp_path):
+    out = tmp_path / "w2v"
+    assert main(["--data", str(tiny_csv), "--text-column", "question", "--label-column", "kind", "--embeddings",
+                 "word2vec", "--dry-run", "--epochs", "1", "--progress", "never", "--output", str(out)]) == 0
+    model, vocab, _, meta = text_cnn.load(out)
+    vectors = meta["data_card"]["vectors"]
+    assert vectors["name"] == "wikitext2-sg" and vectors["dim"] == model.config.embed_dim == 100
+    assert vectors["found"] >= len(vocab) // 2  # plain English words are in the WikiText-2 vocabulary
