@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from models.atomic import write_bytes_atomic, write_text_atomic  # noqa: F401 - re-exported (training.seq2seq)
+from models.atomic import write_text_atomic  # the one atomic write (training.seq2seq imports it from here)
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 

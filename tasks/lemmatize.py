@@ -67,13 +67,10 @@ class LemmatizeResponse(BaseModel):
     results: list[LemmatizeResult] = Field(description="one result per input text, in order")
 
 
-_TOKEN_FIELDS = tuple(LemmaTokenOut.model_fields)
-
-
 def result(doc: LemmatizedText) -> LemmatizeResult:
-    return build(LemmatizeResult,
-                 tokens=[build(LemmaTokenOut, **{f: getattr(t, f) for f in _TOKEN_FIELDS}) for t in doc.tokens],
-                 sentences=[build(SentenceOut, start=s.start, end=s.end, text=s.text) for s in doc.sentences])
+    """Read from the pipeline's dataclasses by pydantic itself (their fields are the model's), a
+    model per token: several times faster than building them one by one in Python."""
+    return LemmatizeResult.model_validate(doc, from_attributes=True)
 
 
 def run(pipelines: Pipelines, request: LemmatizeRequest) -> LemmatizeResponse:
