@@ -86,7 +86,7 @@ def run(pipelines: Pipelines, request: LemmatizeRequest) -> LemmatizeResponse:
 
 
 def _narrow(plan: dict, options: dict) -> dict:
-    return {"lemmatize_engines": (options["engine"],)}
+    return {"lemmatize_engines": (options.get("engine", LemmatizeRequest.model_fields["engine"].default),)}
 
 
 TASK = Task(

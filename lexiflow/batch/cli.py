@@ -105,7 +105,9 @@ def job_from_args(args: argparse.Namespace) -> Job:
         request = op.request.model_validate({"text": "x", **given}, context={"limits": settings.limits})
     except ValidationError as exc:
         raise Refused(f"invalid option: {validation_problem(exc)['detail']}") from None
-    options = request.model_dump(exclude={"text", "text_pair", "words"})
+    # the options given (not the defaults): each line is validated with them, and a default never
+    # contradicts another option (layer with mean_last, length_penalty with beam_size 1 ...)
+    options = request.model_dump(exclude={"text", "text_pair", "words"}, exclude_unset=True)
     if op.batch.model_choice is not None:
         available = getattr(settings.load_plan(), op.batch.model_choice)
         if not available:
