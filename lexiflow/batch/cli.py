@@ -116,11 +116,8 @@ def job_from_args(args: argparse.Namespace) -> Job:
         if name not in available:
             raise Refused(f"model {name!r} is not available; available: {', '.join(available)}")
         options["model"] = name
-    named = set(request.model_fields_set) - {"text", "text_pair", "words"}
-    if op.batch.model_choice is not None:
-        named.add("model")
     fmt = args.format if args.format != "auto" else ("txt" if args.input.suffix.lower() == ".txt" else "jsonl")
-    return Job(task=command, options=options, input_format=fmt, static=flagged, given=tuple(sorted(named)))
+    return Job(task=command, options=options, input_format=fmt, static=flagged)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

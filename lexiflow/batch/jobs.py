@@ -28,14 +28,6 @@ class Job:
     options: dict[str, Any]  # the REST request fields, validated and complete (defaults filled in)
     input_format: str = "jsonl"  # jsonl | txt
     static: bool = False  # embed: static vectors instead of the encoder (the command's --static operation)
-    # the options the command named (sent with each line, as a REST client would: a default filled in
-    # for an option nobody named must not read as asked for, e.g. granularity beside pooling mean)
-    given: tuple[str, ...] | None = None
-
-    def request_options(self) -> dict[str, Any]:
-        if self.given is None:
-            return self.options
-        return {k: v for k, v in self.options.items() if k in self.given}
 
     @property
     def operation(self) -> Operation:
@@ -195,7 +187,7 @@ class Runner:
                 row["error"] = error
                 continue
             try:
-                request = self.op.request.model_validate({**payload, **self.job.request_options()}, context=self.context)
+                request = self.op.request.model_validate({**payload, **self.job.options}, context=self.context)
             except ValidationError as exc:
                 row["error"] = validation_problem(exc)
                 continue
