@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pipelines.embeddings.static import StaticVectors
     from pipelines.classify import TextClassifier
     from pipelines.senses import SenseComparer
+    from pipelines.wsd import Disambiguator
     from pipelines.translate import Translator
 
 log = logging.getLogger("lexiflow.pipelines")
@@ -62,6 +63,8 @@ def set_torch_threads(threads: int) -> None:
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent.parent / "artifacts"
 DEFAULT_CALIBRATION = ARTIFACTS_DIR / "senses" / "calibration.json"
+DEFAULT_WSD = ARTIFACTS_DIR / "senses" / "wsd.json"
+DEFAULT_WORDNET = ARTIFACTS_DIR / "wordnet"
 # which shipped artifact is the default when several are found (the first found otherwise)
 PREFERRED = {"classifier": ("trec-cnn",), "seq2seq": ("en-es-attn",)}
 HOW_TO_TRAIN = {"classifier": "lexiflow train classifier --output {folder}/NAME",
@@ -102,6 +105,8 @@ class LoadPlan:
     static_models: Mapping[str, str] = field(default_factory=lambda: {GLOVE: GLOVE})
     cache_dir: Path = Path.home() / ".cache" / "lexiflow"
     calibration: Path = DEFAULT_CALIBRATION
+    wsd: Path = DEFAULT_WSD  # WordNet disambiguation parameters (lexiflow eval senses --wordnet)
+    wordnet: Path = DEFAULT_WORDNET  # the WordNet 3.0 sense inventory folder (python -m training.wordnet)
     classifiers: Mapping[str, Path] = field(
         default_factory=lambda: discover_artifacts(ARTIFACTS_DIR / "classifier", "classifier"))
     translators: Mapping[str, Path] = field(
@@ -152,6 +157,12 @@ def check_plan(plan: LoadPlan) -> None:
         if not plan.calibration.is_file():
             raise ResourceError(f"{plan.calibration}: the sense calibration is missing; make it with "
                                 "`lexiflow eval senses --write-calibration PATH` (LEXIFLOW_SENSES_CALIBRATION)")
+        if not plan.wsd.is_file():
+            raise ResourceError(f"{plan.wsd}: the WordNet disambiguation parameters are missing; make them with "
+                                "`lexiflow eval senses --wordnet`")
+        if not (plan.wordnet / "config.json").is_file():
+            raise ResourceError(f"{plan.wordnet / 'config.json'}: the WordNet sense inventory is missing; build it "
+                                "with `python -m training.wordnet`")
 
 
 @dataclass
@@ -163,6 +174,7 @@ class Pipelines:
     encoder: ContextualEncoder | None = None
     static: dict[str, StaticVectors] = field(default_factory=dict)
     senses: SenseComparer | None = None
+    wsd: Disambiguator | None = None  # loaded with "senses"
     classifiers: dict[str, TextClassifier] = field(default_factory=dict)
     translators: dict[str, Translator] = field(default_factory=dict)
     load_seconds: float = 0.0
@@ -223,11 +235,14 @@ class Pipelines:
             models.append({"task": "embeddings", "kind": "contextual", **info})
         for name, vectors in self.static.items():
             models.append({"task": "embeddings", "kind": "static", **vectors.info(), "name": name})
-        if self.senses is not None:
+        if self.senses is not None and self.senses.calibration is not None:
             cal = self.senses.calibration
             models.append({"task": "senses", "name": "sense-calibration", "version": Path(cal.source).name,
                            "threshold": cal.threshold, "layer": cal.choice.describe(self.senses.encoder.num_layers),
                            "test_accuracy": cal.test_accuracy})
+        if self.wsd is not None:
+            models.append({"task": "senses", "name": "wordnet-wsd", "version": Path(self.wsd.params.source).name,
+                           "inventory": self.wsd.inventory.describe(), "layers": list(self.wsd.params.layers)})
         for name, clf in self.classifiers.items():
             info = clf.info()
             models.append({"task": "classify", "name": name, "version": str(info.get("version", "1")),
@@ -287,9 +302,13 @@ def load_pipelines(plan: LoadPlan) -> Pipelines:
             out.static[name] = load_static(name, source, plan.cache_dir)
     if "senses" in plan.tasks:
         from pipelines.senses import Calibration, SenseComparer
+        from pipelines.wordnet import SenseInventory
+        from pipelines.wsd import Disambiguator, WsdParams
 
         assert out.encoder is not None
-        out.senses = SenseComparer(lemmatizer=out.lemmatizers["rule"], encoder=out.encoder,
+        out.wsd = Disambiguator(lemmatizer=out.lemmatizers["rule"], encoder=out.encoder,
+                                inventory=SenseInventory.load(plan.wordnet), params=WsdParams.load(plan.wsd))
+        out.senses = SenseComparer(lemmatizer=out.lemmatizers["rule"], encoder=out.encoder, disambiguator=out.wsd,
                                    calibration=Calibration.load(plan.calibration))
     if "classify" in plan.tasks:
         from pipelines.classify import TextClassifier

@@ -75,7 +75,9 @@ def load_plan(settings: Settings) -> LoadPlan:
     return LoadPlan(lemmatize_engines=tuple(settings.lemmatize_engines), spacy_model=settings.spacy_model,
                     tokenizer_path=settings.tokenizer_path, tasks=tuple(tasks),
                     encoder_path=settings.encoder_path, static_models=_static_models(settings),
-                    cache_dir=settings.cache_dir, calibration=calibration, classifiers=found["classify"],
+                    cache_dir=settings.cache_dir, calibration=calibration,
+                    wsd=settings.artifacts_dir / "senses" / "wsd.json", wordnet=settings.artifacts_dir / "wordnet",
+                    classifiers=found["classify"],
                     translators=found["translate"], torch_threads=settings.effective_torch_threads)
 
 
@@ -90,6 +92,8 @@ def _batcher(state: ServiceState, pipelines: Pipelines) -> Batcher | None:
     batcher.start()
     if pipelines.senses is not None:
         pipelines.senses.forward = batcher.submit
+    if pipelines.wsd is not None:
+        pipelines.wsd.forward = batcher.submit
     return batcher
 
 

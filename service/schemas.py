@@ -85,6 +85,7 @@ class RequestModels:
     TranslateRequest: type[BaseModel]
     HeatmapRequest: type[BaseModel]
     AttentionRequest: type[BaseModel]
+    DisambiguateRequest: type[BaseModel] | None = None
 
 
 TokenizeField = Literal["tokens", "input_ids", "token_type_ids", "position_ids", "attention_mask",
@@ -94,6 +95,8 @@ TOKENIZE_ALWAYS = ("length", "num_unk", "num_truncated")
 
 
 def build_request_models(limits: Limits) -> RequestModels:
+    from service.schemas_wsd import build_disambiguate_request
+
     Text = Annotated[
         str,
         Field(min_length=1, max_length=limits.max_text_chars,
@@ -367,7 +370,8 @@ def build_request_models(limits: Limits) -> RequestModels:
                          EmbeddingsRequest=EmbeddingsRequest, ContextualRequest=ContextualRequest,
                          StaticRequest=StaticRequest, SensesRequest=SensesRequest, ClassifyRequest=ClassifyRequest,
                          TranslateRequest=TranslateRequest, HeatmapRequest=HeatmapRequest,
-                         AttentionRequest=AttentionRequest)
+                         AttentionRequest=AttentionRequest,
+                         DisambiguateRequest=build_disambiguate_request(limits, Text, limit_note))
 
 
 # ----- responses ---------------------------------------------------------------------------------
@@ -576,6 +580,9 @@ class StaticResponse(BaseModel):
 
 
 # ----- senses -------------------------------------------------------------------------------------------
+from service.schemas_wsd import CandidateOut  # noqa: E402  (shared with /v1/senses/disambiguate)
+
+
 class OccurrenceOut(BaseModel):
     sentence: int
     text: str
@@ -583,7 +590,10 @@ class OccurrenceOut(BaseModel):
     end: int
     lemma: str
     pos: str | None
-    count: int = Field(description="how often the target occurs in the sentence (the first is compared)")
+    count: int = Field(description="how often the target occurs in the sentence (every occurrence is compared)")
+    index: int = Field(0, description="which of them (0-based)")
+    sense: CandidateOut | None = Field(None, description="its most probable WordNet sense")
+    note: str | None = None
 
 
 class StaticSensesOut(BaseModel):
@@ -598,8 +608,11 @@ class StaticSensesOut(BaseModel):
 
 class SenseOut(BaseModel):
     id: int
-    sentences: list[int]
-    label: str | None
+    sentences: list[int] = Field(description="sentence indices with an occurrence in this group")
+    occurrences: list[int] = Field([], description="indices into `occurrences`")
+    label: str | None = Field(description="the caller's label (with labelled examples)")
+    sense: CandidateOut | None = Field(None, description="the WordNet sense most probable over the group's "
+                                                         "occurrences; score: their mean probability of it")
 
 
 class AssignmentOut(BaseModel):
@@ -622,7 +635,9 @@ class SensesResponse(BaseModel):
     confidence: float = Field(description="mean probability, over sentence pairs, that the calibrated model "
                                           "agrees with the grouping")
     senses: list[SenseOut]
-    occurrences: list[OccurrenceOut]
+    occurrences: list[OccurrenceOut] = Field(description="every occurrence of the target, in sentence order; the "
+                                                         "similarity matrices are over these")
+    method: str = Field("", description="how the number of groups was decided")
     static: StaticSensesOut | None
     contextual: dict[str, Any] = Field(description="encoder, layer, similarity matrix, p(same) matrix, threshold")
     layers: list[LayerOut]
