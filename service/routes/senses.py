@@ -91,8 +91,8 @@ def router(models: RequestModels) -> APIRouter:
 
     @r.post("/senses/disambiguate", response_model=DisambiguateResponse, response_class=FastJSONResponse,
             responses=QUEUE_PROBLEMS, summary="Which WordNet sense does a word have in each sentence?")
-    def disambiguate(body: DisambiguateRequest, pipelines: PipelinesDep, forward: ForwardDep,  # type: ignore[valid-type]
-                     metrics: MetricsDep) -> FastJSONResponse:
+    def disambiguate(body: DisambiguateRequest, pipelines: PipelinesDep,  # type: ignore[valid-type]
+                     forward: ForwardDep, metrics: MetricsDep) -> FastJSONResponse:
         """Every occurrence of the target in each sentence (found by lemma with spaCy) with its WordNet 3.0
         senses ranked by a calibrated probability: the sentence against each sense's gloss, the word's
         contextual vector against its vector in the gloss and in WordNet's examples, and WordNet's sense
