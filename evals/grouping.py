@@ -40,6 +40,8 @@ def coarse_cases(dis, keys: Sequence[tuple[str, str]], *, per_lemma: int = 8, se
     for lemma, pos in keys:
         senses = dis.inventory.senses(lemma)
         if multi:
+            if len({s.lexname for s in senses if s.pos == pos and s.examples}) < 2:
+                continue  # cheap check before encoding anything
             sv = dis.sense_vectors(lemma)
             pairs = [(t, sv.senses[r].lexname) for r in range(len(sv.senses)) if sv.senses[r].pos == pos
                      for t in sv.example_text[r]]
@@ -186,8 +188,8 @@ def group_main(argv: list[str] | None = None) -> int:
         keys = polysemous_keys(inventory, lemmas)
         rng.shuffle(keys)
         multi: list[GroupingCase] = []
-        for start in range(0, len(keys), 200):  # only lemmas whose examples span 2+ lexnames qualify
-            multi += coarse_cases(dis, keys[start:start + 200], seed=args.seed)
+        for start in range(0, len(keys), 50):  # only lemmas whose examples span 2+ lexnames qualify
+            multi += coarse_cases(dis, keys[start:start + 50], seed=args.seed)
             if len(multi) >= n_multi:
                 break
         multi = multi[:n_multi]

@@ -205,13 +205,13 @@ def grouping_cosine(ta: np.ndarray, tb: np.ndarray, sa: np.ndarray, sb: np.ndarr
     return ((ta * tb).sum(-1) + weight**2 * (sa * sb).sum(-1)) / (1.0 + weight**2)
 
 
-def wic_eval(encoder, params: WsdParams, wic: dict[str, list[WicPair]], *, dis: Disambiguator,  # noqa: ANN001
-             limit: int | None = None, weights: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
+def wic_eval(encoder, params: WsdParams, wic: dict[str, list[WicPair]], *,  # noqa: ANN001
+             dis: Disambiguator | None = None, limit: int | None = None, weights: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
              wsd_weights: Sequence[float] = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0), progress: bool = True
              ) -> dict[str, object]:
-    """Choose on dev (AUC) the sentence weight of the grouping vector, then the weight of the
-    disambiguation's same-synset probability added to its cosine; then the threshold and the p(same)
-    logistic on dev; report test."""
+    """Choose on dev (AUC) the sentence weight of the grouping vector, then (with ``dis``: slow, every
+    lemma's glosses are encoded) the weight of the disambiguation's same-synset probability added to
+    its cosine; then the threshold and the p(same) logistic on dev; report test."""
     from evals.senses import accuracy_at, best_threshold, fit_logistic, roc_auc
 
     dev, test = wic["dev"][:limit], wic["test"][:limit]
@@ -221,7 +221,11 @@ def wic_eval(encoder, params: WsdParams, wic: dict[str, list[WicPair]], *, dis: 
     vt = wic_vectors(encoder, params, test, progress=progress)
     grid = {w: roc_auc(grouping_cosine(*vd[:4], w), y_dev) for w in weights}
     best = max(weights, key=lambda w: (round(grid[w], 4), -abs(w - 0.5)))
-    od, ot = wsd_overlap(dis, dev, vd, progress=progress), wsd_overlap(dis, test, vt, progress=progress)
+    if dis is None:
+        wsd_weights = (0.0,)
+        od, ot = np.zeros(len(dev)), np.zeros(len(test))
+    else:
+        od, ot = wsd_overlap(dis, dev, vd, progress=progress), wsd_overlap(dis, test, vt, progress=progress)
     cd0, ct0 = grouping_cosine(*vd[:4], best), grouping_cosine(*vt[:4], best)
     grid2 = {lam: roc_auc(cd0 + lam * od, y_dev) for lam in wsd_weights}
     lam = max(wsd_weights, key=lambda x: (round(grid2[x], 4), -x))
@@ -237,7 +241,7 @@ def wic_eval(encoder, params: WsdParams, wic: dict[str, list[WicPair]], *, dis: 
         "test": {"n": len(test), "auc": round(roc_auc(ct, y_test), 4),
                  "accuracy": round(accuracy_at(ct, y_test, thr), 4),
                  "cosine_only_auc": round(roc_auc(ct0, y_test), 4),
-                 "wsd_only_auc": round(roc_auc(ot, y_test), 4),
+                 "wsd_only_auc": round(roc_auc(ot, y_test), 4) if dis is not None else None,
                  "target_only_auc": round(roc_auc(grouping_cosine(*vt[:4], 0.0), y_test), 4),
                  "by_pos": {p: {"n": int((pos == p).sum()), "auc": round(roc_auc(ct[pos == p], y_test[pos == p]), 4)}
                             for p in ("n", "v", "a", "r") if (pos == p).any()}},
@@ -293,6 +297,8 @@ def fit_main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=DEFAULT_WSD)
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--wic-wsd", action="store_true",
+                   help="also try adding the disambiguation's same-synset probability to the WiC cosine (slow)")
     p.add_argument("--reuse-wsd", action="store_true",
                    help="keep the background, weights and WSD metrics already in --out; redo only the WiC part")
     args, _ = p.parse_known_args(argv)
@@ -336,7 +342,7 @@ def fit_main(argv: list[str] | None = None) -> int:
         _log(f"WSD test: {json.dumps(wsd['test'])}")
     params = WsdParams.from_dict(config)
     dis = Disambiguator(lemmatizer=lemmatizer, encoder=encoder, inventory=inventory, params=params, cache_size=4)
-    wic_res = wic_eval(encoder, params, wic, dis=dis, limit=args.wic_limit)
+    wic_res = wic_eval(encoder, params, wic, dis=dis if args.wic_wsd else None, limit=args.wic_limit)
     _log(f"WiC: {json.dumps(wic_res['test'])}")
     config["grouping"] = {"sentence_weight": wic_res["sentence_weight"], "wsd_weight": wic_res["wsd_weight"],
                           "threshold": wic_res["threshold"], "p_same": wic_res["p_same"], "silhouette_min": 0.0}

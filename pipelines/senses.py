@@ -216,7 +216,8 @@ class SenseComparer:
         sims, vecs, layers_all = prep.sims, prep.vectors, prep.hidden
         sent_of = np.array([o.sentence for o in occurrences])
         n = len(occurrences)
-        p = 1.0 / (1.0 + np.exp(-(params.p_same[0] * sims + params.p_same[1])))
+        score = sims + params.wsd_weight * _same_synset(flat) if params.wsd_weight else sims
+        p = 1.0 / (1.0 + np.exp(-(params.p_same[0] * score + params.p_same[1])))
         np.fill_diagonal(p, 1.0)
 
         labels, method, silhouette = group_occurrences(sims, flat, params)
@@ -338,6 +339,17 @@ def spectral_split(sims: np.ndarray, max_k: int = 4) -> tuple[float, list[int]] 
         if best is None or score > best[0] + 1e-9:
             best = (score, [int(x) for x in labels])
     return best
+
+
+def _same_synset(dis: Sequence[Disambiguation]) -> np.ndarray:
+    """(M, M): the probability that two occurrences get the same synset, sum_c p_i(c) p_j(c)."""
+    ids = sorted({c.synset for d in dis for c in d.candidates})
+    col = {sid: k for k, sid in enumerate(ids)}
+    probs = np.zeros((len(dis), len(ids)))
+    for i, d in enumerate(dis):
+        for c in d.candidates:
+            probs[i, col[c.synset]] = c.score
+    return probs @ probs.T
 
 
 def _shared_lexname(dis: Sequence[Disambiguation], ratio: float) -> str | None:

@@ -53,6 +53,7 @@ class WsdParams:
     target_std: np.ndarray  # (H,)
     sentence_mean: np.ndarray  # (H,) background of sentence embeddings
     sentence_weight: float = 0.5  # grouping: target vector + this x centred sentence embedding
+    wsd_weight: float = 0.0  # p(same): cosine + this x the probability that both get the same synset
     p_same: tuple[float, float] = (10.0, -5.0)  # p(same sense) = sigmoid(a * cos + b) on that representation
     threshold: float = 0.5  # cosine at which p_same = 0.5 on WiC dev
     silhouette_min: float = 0.0  # below this best silhouette, the occurrences stay one group
@@ -84,6 +85,7 @@ class WsdParams:
             params = cls(layers=tuple(int(x) for x in data["layers"]), weights=weights, target_mean=mean,
                          target_std=np.maximum(std, 1e-6), sentence_mean=smean,
                          sentence_weight=float(g.get("sentence_weight", 0.5)),
+                         wsd_weight=float(g.get("wsd_weight", 0.0)),
                          p_same=(float(g["p_same"]["a"]), float(g["p_same"]["b"])) if "p_same" in g else (10.0, -5.0),
                          threshold=float(g.get("threshold", 0.5)), silhouette_min=float(g.get("silhouette_min", 0.0)),
                          lexname_ratio=float(g.get("lexname_ratio", 1.0)),
