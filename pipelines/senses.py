@@ -373,20 +373,23 @@ def _shared_lexname(dis: Sequence[Disambiguation], ratio: float) -> str | None:
 
 def _label_groups(labels: Sequence[int], dis: Sequence[Disambiguation], occ: Sequence[Occurrence]
                   ) -> tuple[tuple[Sense, ...], dict[int, int]]:
-    """Name each group by the WordNet sense with the largest summed probability over its members;
-    groups named by the same synset become one group. Groups are ordered by their first member."""
+    """Name each group by the WordNet sense most probable for all its members together (the largest
+    sum of log probabilities: the joint answer if they share one sense); groups named by the same
+    synset become one group. Groups are ordered by their first member."""
     members: dict[int, list[int]] = {}
     for i, lab in enumerate(labels):
         members.setdefault(lab, []).append(i)
     named: dict[str, list[int]] = {}  # synset (or a group key when unknown) -> occurrence indices
     best_of: dict[str, Candidate | None] = {}
     for lab, idx in members.items():
-        mass: dict[str, float] = {}
         cand_of: dict[str, Candidate] = {}
         for i in idx:
             for c in dis[i].candidates:
-                mass[c.synset] = mass.get(c.synset, 0.0) + c.score
                 cand_of.setdefault(c.synset, c)
+        mass: dict[str, float] = {}
+        for sid in cand_of:
+            probs = [next((c.score for c in dis[i].candidates if c.synset == sid), 0.0) for i in idx]
+            mass[sid] = float(np.sum(np.log(np.maximum(probs, 1e-6))))
         if mass:
             sid = max(mass, key=lambda k: (mass[k], -cand_of[k].sense_number))
             key = sid
