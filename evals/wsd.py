@@ -78,6 +78,7 @@ class WsdItem:
     gold: int  # index into the candidates
     first: int  # index of sense 1
     features: np.ndarray  # (C, 5)
+    counts: np.ndarray  # (C,) SemCor tag counts of the candidates
 
 
 def wsd_items(dis: Disambiguator, lemmas: Sequence[tuple[str, str]], *, progress: bool = True) -> list[WsdItem]:
@@ -99,7 +100,8 @@ def wsd_items(dis: Disambiguator, lemmas: Sequence[tuple[str, str]], *, progress
                 feats = dis.features(sv, rows, sv.example_sentence[r][e], sv.example_target[r][e],
                                      frozenset({text}))
                 first = next(k for k, rr in enumerate(rows) if sv.senses[rr].sense_number == 1)
-                items.append(WsdItem(lemma, pos, j, first, feats))
+                items.append(WsdItem(lemma, pos, j, first, feats,
+                                     np.array([sv.senses[rr].tag_count for rr in rows], dtype=np.float64)))
         if progress and (n + 1) % 100 == 0:
             _log(f"WSD: {n + 1}/{len(lemmas)} lemmas, {len(items)} examples ({time.perf_counter() - t0:.0f} s)")
     return items
@@ -129,11 +131,12 @@ def fit_weights(items: Sequence[WsdItem], *, l2: float = 1e-3) -> dict[str, floa
     return {k: round(float(v), 5) for k, v in zip(FEATURES, res.x)}
 
 
-def wsd_scores(items: Sequence[WsdItem], weights: dict[str, float]) -> dict[str, object]:
+def wsd_scores(items: Sequence[WsdItem], weights: dict[str, float], frequency_prior: float = 0.0
+               ) -> dict[str, object]:
     w = np.array([weights[k] for k in FEATURES])
     by_pos: dict[str, list[tuple[bool, bool, float, float]]] = defaultdict(list)
     for it in items:
-        z = it.features @ w
+        z = it.features @ w + frequency_prior * np.log(it.counts + 1.0)
         p = np.exp(z - z.max())
         p /= p.sum()
         by_pos[it.pos].append((int(np.argmax(z)) == it.gold, it.first == it.gold, 1.0 / len(z),
@@ -299,6 +302,8 @@ def fit_main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--wic-wsd", action="store_true",
                    help="also try adding the disambiguation's same-synset probability to the WiC cosine (slow)")
+    p.add_argument("--reuse-wic", action="store_true",
+                   help="keep the WiC results already in --out (they do not depend on the WSD weights)")
     p.add_argument("--reuse-wsd", action="store_true",
                    help="keep the background, weights and WSD metrics already in --out; redo only the WiC part")
     args, _ = p.parse_known_args(argv)
@@ -318,6 +323,7 @@ def fit_main(argv: list[str] | None = None) -> int:
         bg = background(encoder, [o for o in occurrences if o.target in dev_lemmas], layers, seed=args.seed)
         _log(f"background from {bg['n']} dev example occurrences")
         config: dict[str, object] = {"format": FORMAT, "encoder": ENCODER_NAME, "layers": list(layers),
+                                     "frequency_prior": 1.0,
                                      "weights": {"gloss": 10.0, "gloss_target": 5.0, "example": 5.0,
                                                  "example_sentence": 2.0, "prior": 0.5},
                                      "background": bg, "grouping": {"sentence_weight": 0.5}}
@@ -334,7 +340,11 @@ def fit_main(argv: list[str] | None = None) -> int:
         weights = fit_weights(dev_items)
         test_items = wsd_items(dis, test_sample)
         config["weights"] = weights
-        wsd = {"dev": wsd_scores(dev_items, weights), "test": wsd_scores(test_items, weights),
+        beta = float(config.get("frequency_prior", 1.0))
+        wsd = {"dev": wsd_scores(dev_items, weights, beta), "test": wsd_scores(test_items, weights, beta),
+               "frequency_prior": beta,
+               "dev_without_frequency_prior": wsd_scores(dev_items, weights)["all"],
+               "test_without_frequency_prior": wsd_scores(test_items, weights),
                "test_single_feature": {k: wsd_scores(test_items, {f: float(f == k) for f in FEATURES})["all"]
                                        for k in FEATURES},
                "sample": {"dev_lemma_pos": len(dev_sample), "test_lemma_pos": len(test_sample),
@@ -342,7 +352,10 @@ def fit_main(argv: list[str] | None = None) -> int:
         _log(f"WSD test: {json.dumps(wsd['test'])}")
     params = WsdParams.from_dict(config)
     dis = Disambiguator(lemmatizer=lemmatizer, encoder=encoder, inventory=inventory, params=params, cache_size=4)
-    wic_res = wic_eval(encoder, params, wic, dis=dis if args.wic_wsd else None, limit=args.wic_limit)
+    if args.reuse_wic:
+        wic_res = json.loads(args.out.read_text(encoding="utf-8"))["metrics"]["wic"]
+    else:
+        wic_res = wic_eval(encoder, params, wic, dis=dis if args.wic_wsd else None, limit=args.wic_limit)
     _log(f"WiC: {json.dumps(wic_res['test'])}")
     config["grouping"] = {"sentence_weight": wic_res["sentence_weight"], "wsd_weight": wic_res["wsd_weight"],
                           "threshold": wic_res["threshold"], "p_same": wic_res["p_same"], "silhouette_min": 0.0}

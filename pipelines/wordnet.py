@@ -12,7 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from collections.abc import Sequence
 
@@ -33,6 +33,7 @@ class WordSense:
     definition: str
     examples: tuple[str, ...]
     lexname: str  # "noun.group"
+    tag_count: int = 0  # times tagged in WordNet's semantic concordance (SemCor), from index.sense
 
     def gloss_text(self, lemma: str) -> str:
         """What the encoder reads for this sense: ``lemma (synonyms): definition``."""
@@ -126,10 +127,15 @@ class SenseInventory:
         WordNet's order; only ``pos`` when given. Empty when WordNet does not know the word."""
         raw = self._index.get(self.key(word))
         entry = json.loads(raw) if raw is not None else {}
+        tags = entry.get("tags", {})
         out = []
         for p in POS_TAGS if pos is None else (pos,):
+            counts = tags.get(p, ())
             for number, sid in enumerate(entry.get(p, ()), start=1):
-                out.append(self.synset(sid, p, number))
+                s = self.synset(sid, p, number)
+                if number <= len(counts) and counts[number - 1]:
+                    s = replace(s, tag_count=int(counts[number - 1]))
+                out.append(s)
         return tuple(out)
 
     def synset(self, sid: str, pos: str | None = None, sense_number: int = 0) -> WordSense:

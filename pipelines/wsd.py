@@ -54,6 +54,7 @@ class WsdParams:
     sentence_mean: np.ndarray  # (H,) background of sentence embeddings
     sentence_weight: float = 0.5  # grouping: target vector + this x centred sentence embedding
     wsd_weight: float = 0.0  # p(same): cosine + this x the probability that both get the same synset
+    frequency_prior: float = 1.0  # x log(SemCor tag count + 1), added at inference (see ``probabilities``)
     p_same: tuple[float, float] = (10.0, -5.0)  # p(same sense) = sigmoid(a * cos + b) on that representation
     threshold: float = 0.5  # cosine at which p_same = 0.5 on WiC dev
     silhouette_min: float = 0.0  # below this best silhouette, the occurrences stay one group
@@ -86,6 +87,7 @@ class WsdParams:
                          target_std=np.maximum(std, 1e-6), sentence_mean=smean,
                          sentence_weight=float(g.get("sentence_weight", 0.5)),
                          wsd_weight=float(g.get("wsd_weight", 0.0)),
+                         frequency_prior=float(data.get("frequency_prior", 1.0)),
                          p_same=(float(g["p_same"]["a"]), float(g["p_same"]["b"])) if "p_same" in g else (10.0, -5.0),
                          threshold=float(g.get("threshold", 0.5)), silhouette_min=float(g.get("silhouette_min", 0.0)),
                          lexname_ratio=float(g.get("lexname_ratio", 1.0)),
@@ -321,9 +323,16 @@ class Disambiguator:
                       float((es @ sentence).max()) if len(es) else g, -np.log(sv.senses[r].sense_number))
         return out
 
-    def probabilities(self, feats: np.ndarray) -> np.ndarray:
+    def probabilities(self, feats: np.ndarray, tag_counts: np.ndarray | None = None) -> np.ndarray:
+        """Softmax of the weighted features. The weights are fitted on WordNet's example sentences,
+        which illustrate every sense about equally; running text does not (WordNet's first senses
+        dominate it). ``tag_counts`` (SemCor counts from WordNet's index.sense) move the answer from
+        that even prior to the corpus one: ``+ frequency_prior x log(count + 1)`` (Bayes' rule for a
+        change of prior, with add-one smoothing; 1 by theory, not fitted)."""
         w = np.array([self.params.weights[k] for k in FEATURES])
         z = feats @ w
+        if tag_counts is not None and self.params.frequency_prior:
+            z = z + self.params.frequency_prior * np.log(np.asarray(tag_counts, dtype=np.float64) + 1.0)
         z = z - z.max()
         p = np.exp(z)
         return p / p.sum()
@@ -377,7 +386,7 @@ class Disambiguator:
                     note = (f"WordNet has no {wn_pos!r} sense of {wn_lemma!r}"
                             + (" (spaCy's tag)" if pos is None else "") + "; all its senses are candidates")
                 feats = self.features(sv, rows, sent[i], targets[i][k], exclude)
-                probs = self.probabilities(feats)
+                probs = self.probabilities(feats, np.array([sv.senses[r].tag_count for r in rows]))
                 order = np.argsort(-probs, kind="stable")[: top_k or None]
                 cands = tuple(_candidate(sv, rows[j], float(probs[j]), wn_lemma) for j in order)
                 used_pos = sv.senses[rows[0]].pos if note is None else None

@@ -85,6 +85,20 @@ def read_index_line(line: str) -> tuple[str, list[str]]:
     return fields[0].lower(), fields[-synset_cnt:]
 
 
+_SS_TYPE = {"1": "n", "2": "v", "3": "a", "4": "r", "5": "a"}
+
+
+def read_tag_counts(lines: list[str]) -> dict[tuple[str, str, str], int]:
+    """``index.sense``: sense_key synset_offset sense_number tag_cnt -> {(lemma, pos, offset): tag_cnt}.
+    tag_cnt is how often the sense was tagged in WordNet's semantic concordance (SemCor)."""
+    out = {}
+    for line in lines:
+        key, offset, _, count = line.split()[:4]
+        lemma, _, rest = key.partition("%")
+        out[(lemma.lower(), _SS_TYPE[rest[0]], offset)] = int(count)
+    return out
+
+
 def build(archive: Path) -> tuple[dict[str, object], str]:
     """(the inventory as a JSON-able dict, the licence text)."""
     synsets: dict[str, dict[str, object]] = {}
@@ -103,6 +117,11 @@ def build(archive: Path) -> tuple[dict[str, object], str]:
             for line in _lines(tar, f"index.{name}"):
                 lemma, offsets = read_index_line(line)
                 index.setdefault(lemma, {})[pos] = [by_offset[(off, pos)] for off in offsets]
+        tags = read_tag_counts(_lines(tar, "index.sense"))
+        for lemma, by_pos in index.items():
+            counts = {pos: [tags.get((lemma, pos, sid[:8]), 0) for sid in ids] for pos, ids in by_pos.items()}
+            if any(c for cs in counts.values() for c in cs):
+                by_pos["tags"] = counts  # type: ignore[assignment]
         licence = "\n".join(_lines(tar, "LICENSE", keep_licence=True)) + "\n"
     inventory = {
         "format": FORMAT,
@@ -133,7 +152,8 @@ def serialize(inventory: dict[str, object]) -> bytes:
     reader keeps each record as its JSON text and parses it only when the lemma is looked up."""
     header = {"format": inventory["format"], "source": inventory["source"], "lexnames": inventory["lexnames"],
               "fields": {"s": "synset id -> [lex_filenum, lemma names, definition, examples]",
-                         "i": "lemma (lower case, '_' for spaces) -> pos (n, v, a, r) -> synset ids in sense order"}}
+                         "i": "lemma (lower case, '_' for spaces) -> pos (n, v, a, r) -> synset ids in sense order; "
+                               "'tags' -> pos -> SemCor tag counts in the same order (index.sense), when any"}}
     lines = [json.dumps(header, ensure_ascii=False, separators=(",", ":"))]
     for kind, table in (("s", inventory["synsets"]), ("i", inventory["index"])):
         assert isinstance(table, dict)
@@ -158,7 +178,8 @@ def write(inventory: dict[str, object], licence: str, out: Path, *, command: str
         "bytes": len(data),
         "synsets": len(synsets),
         "lemmas": len(index),
-        "senses": sum(len(ids) for p in index.values() for ids in p.values()),
+        "senses": sum(len(ids) for p in index.values() for pos, ids in p.items() if pos != "tags"),
+        "senses_with_tag_counts": sum(1 for p in index.values() for c in p.get("tags", {}).values() for x in c if x),
         "synsets_with_examples": sum(1 for r in synsets.values() if r[3]),
         "source": inventory["source"],
         "licence": "WordNet 3.0 licence (see LICENSE): free use, copy, modify and distribute with the notice kept",

@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.errors import ResourceError
 from pipelines.wordnet import FORMAT, SenseInventory
-from training.wordnet import LEXNAMES, parse_data_line, parse_gloss, read_index_line, serialize
+from training.wordnet import LEXNAMES, parse_data_line, parse_gloss, read_index_line, read_tag_counts, serialize
 
 # two real WordNet 3.0 lines (data.noun), shortened pointer lists are still valid wndb lines
 RIVER = ("09213565 17 n 01 bank 0 001 @ 09366017 n 0000 | sloping land (especially the slope beside a body of "
@@ -27,7 +27,7 @@ def tiny_inventory() -> dict:
     for line in (RIVER, MONEY, TIP):
         sid, r = parse_data_line(line)
         synsets[sid] = [r["lex"], r["lemmas"], r["definition"], r["examples"]]
-    index = {"bank": {"n": ["09213565-n", "08420278-n"], "v": ["02039413-v"]},
+    index = {"bank": {"n": ["09213565-n", "08420278-n"], "v": ["02039413-v"], "tags": {"n": [25, 20], "v": [0]}},
              "banking_concern": {"n": ["08420278-n"]}}
     return {"format": FORMAT, "source": "test", "lexnames": list(LEXNAMES), "synsets": synsets, "index": index}
 
@@ -47,6 +47,12 @@ def test_parse_data_line_fields():
     assert r["definition"].startswith("a financial institution") and len(r["examples"]) == 2
 
 
+def test_read_tag_counts_from_index_sense():
+    tags = read_tag_counts(["bank%1:17:01:: 09213565 1 25", "bank%2:38:00:: 02039413 1 0",
+                            "fine%5:00:00:good:01 01123148 4 3"])
+    assert tags == {("bank", "n", "09213565"): 25, ("bank", "v", "02039413"): 0, ("fine", "a", "01123148"): 3}
+
+
 def test_read_index_line_keeps_sense_order():
     lemma, offsets = read_index_line("bank n 3 2 @ ~ 3 1 09213565 08420278 09213434")
     assert lemma == "bank" and offsets == ["09213565", "08420278", "09213434"]
@@ -60,6 +66,7 @@ def test_round_trip_and_lookups(tmp_path):
         ("09213565-n", "n", 1), ("08420278-n", "n", 2), ("02039413-v", "v", 1)]
     money = inv.senses("bank", "n")[1]
     assert money.lexname == "noun.group" and money.examples[0] == "he cashed a check at the bank"
+    assert [s.tag_count for s in senses] == [25, 20, 0]
     assert money.gloss_text("bank") == ("bank (depository financial institution, banking concern, banking company): "
                                         "a financial institution that accepts deposits and channels the money into "
                                         "lending activities")
@@ -96,3 +103,4 @@ def test_shipped_inventory_matches_wordnet_30():
     nouns = inv.senses("bank", "n")
     assert len(nouns) == 10 and nouns[0].synset == "09213565-n" and nouns[1].synset == "08420278-n"
     assert len(inv.senses("bank", "v")) == 8
+    assert inv.senses("cat", "n")[0].tag_count == 18  # SemCor count of cat#n1 in index.sense
