@@ -323,7 +323,7 @@ def fit_main(argv: list[str] | None = None) -> int:
         bg = background(encoder, [o for o in occurrences if o.target in dev_lemmas], layers, seed=args.seed)
         _log(f"background from {bg['n']} dev example occurrences")
         config: dict[str, object] = {"format": FORMAT, "encoder": ENCODER_NAME, "layers": list(layers),
-                                     "frequency_prior": 1.0,
+                                     "frequency_prior": 0.0,
                                      "weights": {"gloss": 10.0, "gloss_target": 5.0, "example": 5.0,
                                                  "example_sentence": 2.0, "prior": 0.5},
                                      "background": bg, "grouping": {"sentence_weight": 0.5}}
@@ -340,11 +340,10 @@ def fit_main(argv: list[str] | None = None) -> int:
         weights = fit_weights(dev_items)
         test_items = wsd_items(dis, test_sample)
         config["weights"] = weights
-        beta = float(config.get("frequency_prior", 1.0))
+        beta = float(config.get("frequency_prior", 0.0))
         wsd = {"dev": wsd_scores(dev_items, weights, beta), "test": wsd_scores(test_items, weights, beta),
                "frequency_prior": beta,
-               "dev_without_frequency_prior": wsd_scores(dev_items, weights)["all"],
-               "test_without_frequency_prior": wsd_scores(test_items, weights),
+               "test_with_frequency_prior_1": wsd_scores(test_items, weights, 1.0),
                "test_single_feature": {k: wsd_scores(test_items, {f: float(f == k) for f in FEATURES})["all"]
                                        for k in FEATURES},
                "sample": {"dev_lemma_pos": len(dev_sample), "test_lemma_pos": len(test_sample),
@@ -357,7 +356,7 @@ def fit_main(argv: list[str] | None = None) -> int:
     else:
         wic_res = wic_eval(encoder, params, wic, dis=dis if args.wic_wsd else None, limit=args.wic_limit)
     _log(f"WiC: {json.dumps(wic_res['test'])}")
-    config["grouping"] = {"sentence_weight": wic_res["sentence_weight"], "wsd_weight": wic_res["wsd_weight"],
+    config["grouping"] = {"sentence_weight": wic_res["sentence_weight"], "wsd_weight": wic_res.get("wsd_weight", 0.0),
                           "threshold": wic_res["threshold"], "p_same": wic_res["p_same"], "silhouette_min": 0.0}
     config["metrics"] = {"wsd": wsd, "wic": wic_res}
     config["data_card"] = {
