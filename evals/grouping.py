@@ -186,7 +186,7 @@ def group_main(argv: list[str] | None = None) -> int:
     inventory = SenseInventory.load(DEFAULT_WORDNET)
     dis = Disambiguator(lemmatizer=lemmatizer, encoder=encoder, inventory=inventory, params=params, cache_size=64)
     comparer = SenseComparer(lemmatizer=lemmatizer, encoder=encoder, disambiguator=dis)
-    dev_lemmas, test_lemmas = lemma_split(list(inventory._index), load_wic(DEFAULT_CACHE, seed=args.seed),
+    dev_lemmas, test_lemmas = lemma_split(inventory.lemmas(), load_wic(DEFAULT_CACHE, seed=args.seed),
                                           seed=args.seed)
     rng = random.Random(args.seed)
     sets = {}

@@ -315,7 +315,7 @@ def fit_main(argv: list[str] | None = None) -> int:
     inventory = SenseInventory.load(DEFAULT_WORDNET)
     wic = load_wic(DEFAULT_CACHE, seed=args.seed)
     occurrences = load_occurrences(DEFAULT_CACHE)
-    dev_lemmas, test_lemmas = lemma_split(list(inventory._index), wic, seed=args.seed)
+    dev_lemmas, test_lemmas = lemma_split(inventory.lemmas(), wic, seed=args.seed)
     if args.reuse_wsd:
         config = json.loads(args.out.read_text(encoding="utf-8"))
         wsd = config["metrics"]["wsd"]

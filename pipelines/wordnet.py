@@ -117,6 +117,10 @@ class SenseInventory:
     def __len__(self) -> int:
         return len(self._index)
 
+    def lemmas(self) -> list[str]:
+        """Every lemma (lower case, '_' for spaces)."""
+        return list(self._index)
+
     def parts_of_speech(self, word: str) -> tuple[str, ...]:
         raw = self._index.get(self.key(word))
         entry = json.loads(raw) if raw is not None else {}

@@ -224,6 +224,11 @@ class Disambiguator:
         self._cache: OrderedDict[str, SenseVectors] = OrderedDict()
         self._cache_lock = threading.Lock()
 
+    def cached_lemmas(self) -> list[str]:
+        """The lemmas whose sense vectors are cached, least recently used first."""
+        with self._cache_lock:
+            return list(self._cache)
+
     # ----- encoding ------------------------------------------------------------------------------
     def encode_hidden(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
                       ) -> tuple[np.ndarray, list[np.ndarray]]:

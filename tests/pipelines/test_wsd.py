@@ -70,7 +70,7 @@ def test_gloss_cache_is_bounded(real_pipelines):
                       cache_size=2)
     for word in ("cat", "dog", "tree"):
         d.sense_vectors(word)
-    assert list(d._cache) == ["dog", "tree"]
+    assert d.cached_lemmas() == ["dog", "tree"]
 
 
 def test_params_checked_against_the_encoder(real_pipelines):

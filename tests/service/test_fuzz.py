@@ -52,6 +52,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 )
 
 from service import schemas  # noqa: E402
+from service import schemas_wsd  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
@@ -123,6 +124,7 @@ RESPONSE_MODELS = {
     ("post", "/v1/embeddings/contextual"): schemas.ContextualResponse,
     ("post", "/v1/embeddings/static"): schemas.StaticResponse,
     ("post", "/v1/senses/compare"): schemas.SensesResponse,
+    ("post", "/v1/senses/disambiguate"): schemas_wsd.DisambiguateResponse,
     ("post", "/v1/classify"): schemas.ClassifyResponse,
     ("post", "/v1/translate"): schemas.TranslateResponse,
     ("post", "/v1/attention"): schemas.AttentionResponse,
@@ -132,7 +134,7 @@ RESPONSE_MODELS = {
 
 def test_every_operation_is_fuzzed():
     ops = {(m, p) for p, o in SPEC["paths"].items() for m in o}
-    assert len(ops) == 15, sorted(ops)
+    assert len(ops) == 16, sorted(ops)
     assert set(RESPONSE_MODELS) <= ops
 
 
