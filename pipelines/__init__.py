@@ -27,6 +27,8 @@ from pipelines.loading import (
     load_pipelines,
 )
 from pipelines.senses import Calibration, SenseComparer, SenseComparison
+from pipelines.wordnet import SenseInventory, WordSense
+from pipelines.wsd import Candidate, Disambiguator, DisambiguationResult, WsdParams
 from pipelines.wordpiece import PADDINGS, TRUNCATIONS, CutToken, Encoded, UnknownSpan, WordAlignment, WordPieceTokenizer
 
 __all__ = [
@@ -45,6 +47,12 @@ __all__ = [
     "LayerChoice",
     "SenseComparer",
     "SenseComparison",
+    "SenseInventory",
+    "WordSense",
+    "Candidate",
+    "Disambiguator",
+    "DisambiguationResult",
+    "WsdParams",
     "TokenStates",
     "WordVector",
     "cosine_matrix",
