@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: install install-test run test test-fast lint-imports test-deps bench bench-batching load soak eval clean
+.PHONY: install install-test run test test-fast lint-imports test-deps bench bench-batching load soak eval wordnet clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,11 @@ eval: $(STAMP)
 	$(BIN)/lexiflow eval seq2seq artifacts/seq2seq/en-es-attn --beam 1,5
 	$(BIN)/lexiflow eval word2vec --shared-vocab --markdown
 	$(BIN)/lexiflow eval senses
+	$(BIN)/lexiflow eval senses --wordnet --out /tmp/lexiflow-wsd.json  # compare with artifacts/senses/wsd.json
+	$(BIN)/python bench/homonyms.py
+
+wordnet: $(STAMP)
+	$(BIN)/python -m training.wordnet
 
 clean:
 	rm -rf $(VENV) .pytest_cache .import_linter_cache *.egg-info

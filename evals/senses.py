@@ -295,10 +295,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"where to write the calibration (default {DEFAULT_CALIBRATION})")
     p.add_argument("--no-calibration", action="store_true", help="do not write a calibration file")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument("--wordnet", action="store_true",
+                   help="instead: WordNet WSD (a), WiC with the grouping representation (b), coarse grouping (c) "
+                        "and latency; writes artifacts/senses/wsd.json (see evals/wsd.py; --stage fit|group|all)")
     return p
 
 
 def eval_main(argv: list[str] | None = None) -> int:
+    given = list(argv if argv is not None else sys.argv[1:])
+    if "--wordnet" in given:  # WordNet disambiguation and grouping (evals.wsd, evals.grouping)
+        from evals.wsd import wordnet_main
+
+        return wordnet_main([a for a in given if a != "--wordnet"])
     args = build_parser().parse_args(argv)
     if args.limit is not None and args.limit < 2:
         raise SystemExit("--limit must be at least 2")

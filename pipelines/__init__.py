@@ -50,6 +50,12 @@ _EXPORTS: dict[str, str] = {
     "Calibration": "pipelines.senses",
     "SenseComparer": "pipelines.senses",
     "SenseComparison": "pipelines.senses",
+    "SenseInventory": "pipelines.wordnet",
+    "WordSense": "pipelines.wordnet",
+    "Candidate": "pipelines.wsd",
+    "Disambiguator": "pipelines.wsd",
+    "DisambiguationResult": "pipelines.wsd",
+    "WsdParams": "pipelines.wsd",
     "PADDINGS": "pipelines.wordpiece",
     "TRUNCATIONS": "pipelines.wordpiece",
     "CutToken": "pipelines.wordpiece",
@@ -97,6 +103,12 @@ if TYPE_CHECKING:  # the same names, for type checkers and readers
     from pipelines.senses import Calibration
     from pipelines.senses import SenseComparer
     from pipelines.senses import SenseComparison
+    from pipelines.wordnet import SenseInventory
+    from pipelines.wordnet import WordSense
+    from pipelines.wsd import Candidate
+    from pipelines.wsd import Disambiguator
+    from pipelines.wsd import DisambiguationResult
+    from pipelines.wsd import WsdParams
     from pipelines.wordpiece import PADDINGS
     from pipelines.wordpiece import TRUNCATIONS
     from pipelines.wordpiece import CutToken
@@ -136,6 +148,12 @@ __all__ = [
     "LayerChoice",
     "SenseComparer",
     "SenseComparison",
+    "SenseInventory",
+    "WordSense",
+    "Candidate",
+    "Disambiguator",
+    "DisambiguationResult",
+    "WsdParams",
     "TokenStates",
     "WordVector",
     "cosine_matrix",

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pipelines.embeddings.static import StaticVectors
     from pipelines.classify import TextClassifier
     from pipelines.senses import SenseComparer
+    from pipelines.wsd import Disambiguator
     from pipelines.translate import Translator
 
 log = logging.getLogger("lexiflow.pipelines")
@@ -103,6 +104,8 @@ class LoadPlan:
     static_models: Mapping[str, str]
     cache_dir: Path
     calibration: Path
+    wsd: Path  # WordNet disambiguation parameters (lexiflow eval senses --wordnet)
+    wordnet: Path  # the WordNet 3.0 sense inventory folder (python -m training.wordnet)
     classifiers: Mapping[str, Path]
     translators: Mapping[str, Path]
     torch_threads: int
@@ -174,6 +177,12 @@ def _check_senses(plan: LoadPlan) -> None:
     if not plan.calibration.is_file():
         raise ResourceError(f"{plan.calibration}: the sense calibration is missing; make it with "
                             "`lexiflow eval senses --write-calibration PATH` (LEXIFLOW_SENSES_CALIBRATION)")
+    if not plan.wsd.is_file():
+        raise ResourceError(f"{plan.wsd}: the WordNet disambiguation parameters are missing; make them with "
+                            "`lexiflow eval senses --wordnet`")
+    if not (plan.wordnet / "config.json").is_file():
+        raise ResourceError(f"{plan.wordnet / 'config.json'}: the WordNet sense inventory is missing; build it "
+                            "with `python -m training.wordnet`")
 
 
 def _load_lemmatizers(plan: LoadPlan, out: Pipelines) -> None:
@@ -213,9 +222,13 @@ def _load_static(plan: LoadPlan, out: Pipelines) -> None:
 
 def _load_senses(plan: LoadPlan, out: Pipelines) -> None:
     from pipelines.senses import Calibration, SenseComparer
+    from pipelines.wordnet import SenseInventory
+    from pipelines.wsd import Disambiguator, WsdParams
 
     assert out.encoder is not None, "senses needs the encoder component first"
-    out.senses = SenseComparer(lemmatizer=out.lemmatizers["rule"], encoder=out.encoder,
+    out.wsd = Disambiguator(lemmatizer=out.lemmatizers["rule"], encoder=out.encoder,
+                            inventory=SenseInventory.load(plan.wordnet), params=WsdParams.load(plan.wsd))
+    out.senses = SenseComparer(lemmatizer=out.lemmatizers["rule"], encoder=out.encoder, disambiguator=out.wsd,
                                calibration=Calibration.load(plan.calibration))
 
 
@@ -286,6 +299,7 @@ class Pipelines:
     encoder: ContextualEncoder | None = None
     static: dict[str, StaticVectors] = field(default_factory=dict)
     senses: SenseComparer | None = None
+    wsd: Disambiguator | None = None  # loaded with "senses"
     classifiers: dict[str, TextClassifier] = field(default_factory=dict)
     translators: dict[str, Translator] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # a task's own components, by name
@@ -355,11 +369,14 @@ class Pipelines:
             models.append({"task": "embeddings", "kind": "contextual", **info})
         for name, vectors in self.static.items():
             models.append({"task": "embeddings", "kind": "static", **vectors.info(), "name": name})
-        if self.senses is not None:
+        if self.senses is not None and self.senses.calibration is not None:
             cal = self.senses.calibration
             models.append({"task": "senses", "name": "sense-calibration", "version": Path(cal.source).name,
                            "threshold": cal.threshold, "layer": cal.choice.describe(self.senses.encoder.num_layers),
                            "test_accuracy": cal.test_accuracy})
+        if self.wsd is not None:
+            models.append({"task": "senses", "name": "wordnet-wsd", "version": Path(self.wsd.params.source).name,
+                           "inventory": self.wsd.inventory.describe(), "layers": list(self.wsd.params.layers)})
         for name, clf in self.classifiers.items():
             info = clf.info()
             models.append({"task": "classify", "name": name, "version": str(info.get("version", "1")),

@@ -60,6 +60,8 @@ def _batcher(state: ServiceState, pipelines: Pipelines) -> Batcher | None:
     batcher.start()
     if pipelines.senses is not None:
         pipelines.senses.forward = batcher.submit
+    if pipelines.wsd is not None:
+        pipelines.wsd.forward = batcher.submit
     return batcher
 
 

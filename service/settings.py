@@ -144,6 +144,7 @@ class Settings(BaseSettings):
                         spacy_model=self.spacy_model, tokenizer_path=self.tokenizer_path,
                         encoder_path=self.encoder_path, static_models=static, cache_dir=self.cache_dir,
                         calibration=self.senses_calibration or self.artifacts_dir / "senses" / "calibration.json",
+                        wsd=self.artifacts_dir / "senses" / "wsd.json", wordnet=self.artifacts_dir / "wordnet",
                         classifiers=found["classify"], translators=found["translate"],
                         torch_threads=self.effective_torch_threads)
 

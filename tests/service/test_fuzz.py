@@ -127,6 +127,7 @@ RESPONSE_MODELS = {
     ("post", "/v1/embeddings/contextual"): embeddings.ContextualResponse,
     ("post", "/v1/embeddings/static"): embeddings.StaticResponse,
     ("post", "/v1/senses/compare"): senses.SensesResponse,
+    ("post", "/v1/senses/disambiguate"): senses.DisambiguateResponse,
     ("post", "/v1/classify"): classify.ClassifyResponse,
     ("post", "/v1/translate"): translate.TranslateResponse,
     ("post", "/v1/attention"): translate.AttentionResponse,

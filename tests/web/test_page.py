@@ -381,12 +381,16 @@ def test_senses_panel(page, server):
     assert groups == ["0", "0", "1", "1"]  # sentences 1-2 money, 3-4 river, coloured by sense
     fills = [p.find_element("css selector", "circle").get_attribute("fill") for p in points]
     assert fills[0] == fills[1] != fills[2] == fills[3]
-    assert len(_by_css(page, "#senses-results svg.scatter g.example-point")) == 2
+    # the two labelled examples and the WordNet glosses of the two senses found
+    assert len(_by_css(page, "#senses-results svg.scatter g.example-point")) == 4
+    glosses = [g.text for g in _by_css(page, "#senses-results .sense-gloss")]
+    assert "financial institution" in glosses[0] and "sloping land" in glosses[1]
+    assert len(_by_css(page, "#senses-results .occ-sense")) == 4
 
     layer_points = _by_css(page, "#senses-results svg.line-chart g.pt")
     assert len(layer_points) == 7  # layers 0..6
     used = _by_css(page, "#senses-results svg.line-chart g.pt-used")
-    assert [u.get_attribute("data-x") for u in used] == ["3"]
+    assert [u.get_attribute("data-x") for u in used] == ["3"]  # the middle of layers 2-4
     assert _one(page, "#senses-results svg.line-chart path.line").get_attribute("d").startswith("M")
     _screenshot(page, "senses")
 
