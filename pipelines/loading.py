@@ -60,6 +60,10 @@ def set_torch_threads(threads: int) -> None:
         pass
 
 
+# the artifacts shipped in this repository (Settings.artifacts_dir's default; offline code and tests read them here)
+ARTIFACTS_DIR = Path(__file__).resolve().parent.parent / "artifacts"
+DEFAULT_WSD = ARTIFACTS_DIR / "senses" / "wsd.json"  # lexiflow eval senses --wordnet
+DEFAULT_WORDNET = ARTIFACTS_DIR / "wordnet"  # python -m training.wordnet
 # which shipped artifact is the default when several are found (the first found otherwise)
 PREFERRED = {"classifier": ("trec-cnn",), "seq2seq": ("en-es-attn",)}
 HOW_TO_TRAIN = {"classifier": "lexiflow train classifier --output {folder}/NAME",
