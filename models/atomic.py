@@ -24,6 +24,7 @@ def write_bytes_atomic(path: Path, data: bytes, *, sync_dir: bool = False) -> No
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600: the result is an ordinary readable file
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

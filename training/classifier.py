@@ -22,7 +22,6 @@ import argparse
 import datetime as _dt
 import math
 import os
-import platform
 import random
 import shlex
 import sys
@@ -39,6 +38,7 @@ import torch
 from models import text_cnn
 from models.text_cnn import CONV_PADDINGS, EMBEDDING_MODES, TextCNN, TextCNNConfig, format_summary, summary
 from models.vocab import PAD, TOKENIZERS, UNK, Vocab, tokenize
+from models.runcard import machine_line
 from training.datasets import MR, TREC, LabelledText, load_mr, load_trec, read_labelled_file
 from training.loop import INITS, OPTIMIZERS, SCHEDULES, format_report, init_weights, set_seed
 from training.classifier_fit import (  # noqa: F401  (re-exported)
@@ -311,11 +311,6 @@ def _default_lr(optimizer: str) -> float:
     return 1e-3
 
 
-def _machine() -> str:
-    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores visible, "
-            f"torch {torch.__version__} with {torch.get_num_threads()} thread(s)")
-
-
 def _load_average() -> list[float] | None:
     """The machine's 1/5/15-minute load averages (other jobs share it: timings depend on them)."""
     try:
@@ -490,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
             "seed": args.seed,
             "dry_run": args.dry_run,
             "training_seconds": round(train_seconds, 1),
-            "machine": _machine(),
+            "machine": machine_line() + f", torch {torch.__version__} with {torch.get_num_threads()} thread(s)",
             "load_average_1_5_15_min": {"start": load_at_start, "end": _load_average()},
             "date": _dt.date.today().isoformat(),
             "hyperparameters": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(args).items()

