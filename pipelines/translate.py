@@ -19,9 +19,40 @@ import torch
 
 from models import seq2seq
 from models.checkpoint import ArtifactError
-from models.seq2seq_artifact import FORMAT, detokenize, load, pad_batch
+from models.seq2seq_artifact import FORMAT, load, pad_batch
 from models.vocab import tokenize_with_spans
 from pipelines.errors import InputError, ResourceError
+from pipelines.subword import Subword
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    ids: list[int]                  # source piece ids
+    hyp: seq2seq.Hypothesis
+
+
+def decode_texts(
+    model: seq2seq.Seq2Seq, sw: Subword, texts: list[str], *, beam_size: int = 1, length_penalty: float = 1.0,
+    max_length: int | None = None, batch_size: int = 64,
+) -> list[Decoded]:
+    """Translate ``texts`` in batches of similar length (greedy when ``beam_size`` is 1)."""
+    model.eval()
+    ids = [e.ids for e in sw.encode_batch(texts)]
+    order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
+    out: list[Decoded | None] = [None] * len(texts)
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            src, src_len = pad_batch([ids[i] for i in chunk], model.config.pad_id)   # (B, S), (B,)
+            if beam_size <= 1:
+                hyps = seq2seq.greedy_decode(model, src, src_len, max_length=max_length)
+            else:
+                hyps = seq2seq.beam_search(model, src, src_len, beam_size=beam_size, length_penalty=length_penalty,
+                                           max_length=max_length)
+            for i, h in zip(chunk, hyps):
+                out[i] = Decoded(sw.decode(h.tokens), ids[i], h)
+    return [d for d in out if d is not None]
 
 MAX_BEAM = 16
 
