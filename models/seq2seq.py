@@ -362,7 +362,7 @@ class Seq2Seq(nn.Module):
 class Hypothesis:
     tokens: list[int]               # target ids, without <bos>/<eos>
     score: float                    # sum of token log-probabilities (including <eos> when finished)
-    normalized_score: float         # score / length penalty (what beam search ranks by)
+    normalized_score: float         # score / length penalty + coverage penalty (what beam search ranks by)
     attention: list[list[float]]    # one row per token in ``tokens``, over the source tokens
     finished: bool                  # ended with <eos> (False: stopped at max_length)
 
@@ -372,27 +372,55 @@ def length_penalty_gnmt(length: int, alpha: float) -> float:
     return ((5.0 + length) / 6.0) ** alpha
 
 
+def coverage_penalty_gnmt(attn: torch.Tensor, beta: float) -> float:
+    """GNMT coverage penalty: beta * sum_i log(min(sum_j p_ij, 1)) over source positions i, where
+    p_ij is the attention of output step j on source position i; 0 when every source position got
+    a total attention of at least 1, negative when some were (nearly) skipped. attn (T, S)."""
+    if beta == 0.0 or attn.numel() == 0:
+        return 0.0
+    total = attn.sum(0).clamp(min=1e-4, max=1.0)                  # (S,)
+    return beta * float(total.log().sum())
+
+
 def banned_ids(config: Seq2SeqConfig) -> list[int]:
     """Ids a decoder never emits: <pad>, <unk> and <bos> (an output never contains <unk>)."""
     return sorted({config.pad_id, config.unk_id, config.bos_id} - {config.eos_id})
+
+
+def block_repeats(logp: torch.Tensor, history: list[list[int]], n: int) -> None:
+    """In place: forbid every token that would repeat an n-gram already in its row's history.
+    logp (N, V); history[r] the tokens generated so far by row r."""
+    if n <= 0:
+        return
+    for r, seq in enumerate(history):
+        if len(seq) < n - 1:
+            continue
+        prefix = seq[len(seq) - n + 1:] if n > 1 else []
+        banned = [seq[i + n - 1] for i in range(len(seq) - n + 1) if seq[i:i + n - 1] == prefix]
+        if banned:
+            logp[r, banned] = float("-inf")
 
 
 def default_max_length(src_len: int) -> int:
     return int(src_len * 2 + 10)
 
 
-def _hyp(tokens: list[int], score: float, attn: torch.Tensor, src_len: int, finished: bool, alpha: float) -> Hypothesis:
-    # tokens: generated ids (without eos); attn (T', S) rows for the tokens (and maybe eos)
+def _hyp(tokens: list[int], score: float, attn: torch.Tensor, src_len: int, finished: bool, alpha: float,
+         beta: float = 0.0) -> Hypothesis:
+    # tokens: generated ids (without eos); attn (T', S) rows for the tokens (and eos when finished)
     n = len(tokens) + (1 if finished else 0)
     rows = attn[: len(tokens), :src_len].tolist()
-    return Hypothesis(tokens, score, score / length_penalty_gnmt(n, alpha), rows, finished)
+    cp = coverage_penalty_gnmt(attn[:n, :src_len], beta)
+    return Hypothesis(tokens, score, score / length_penalty_gnmt(n, alpha) + cp, rows, finished)
 
 
 @torch.no_grad()
 def greedy_decode(
-    model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, *, max_length: int | None = None
+    model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, *, max_length: int | None = None,
+    no_repeat_ngram: int = 0,
 ) -> list[Hypothesis]:
-    """Batched greedy decoding; each sentence stops at <eos> or after ``max_length`` tokens."""
+    """Batched greedy decoding; each sentence stops at <eos> or after ``max_length`` tokens.
+    ``no_repeat_ngram`` > 0 forbids repeating any n-gram of that size."""
     c = model.config
     B, S = src.shape
     enc = model.encode(src, src_lengths)
@@ -403,9 +431,11 @@ def greedy_decode(
     done = torch.zeros(B, dtype=torch.bool, device=src.device)
     scores = torch.zeros(B, device=src.device)
     toks, attns = [], []
+    hist: list[list[int]] = [[] for _ in range(B)]
     for _ in range(limit):
         logp, weights, state = model.step(prev, enc, state)      # (B, V), (B, S)
         logp[:, banned] = float("-inf")
+        block_repeats(logp, hist, no_repeat_ngram)
         lp, nxt = logp.max(dim=-1)                                # (B,), (B,)
         scores = scores + torch.where(done, torch.zeros_like(lp), lp)
         nxt = torch.where(done, torch.full_like(nxt, c.pad_id), nxt)
@@ -413,6 +443,9 @@ def greedy_decode(
         attns.append(weights)
         done = done | (nxt == c.eos_id)
         prev = nxt
+        if no_repeat_ngram:
+            for b, t in enumerate(nxt.tolist()):
+                hist[b].append(t)
         if bool(done.all()):
             break
     tok_mat = torch.stack(toks, 1).tolist()                       # (B, T)
@@ -434,16 +467,20 @@ def beam_search(
     *,
     beam_size: int = 5,
     length_penalty: float = 1.0,
+    coverage_penalty: float = 0.0,
+    no_repeat_ngram: int = 0,
     max_length: int | None = None,
 ) -> list[Hypothesis]:
     """Batched beam search, all sentences' beams in one (B * K) batch.
 
-    Each step takes the top 2K continuations of every sentence; those ending in <eos> among the
-    top K ranks become finished hypotheses, and the best K that do not end in <eos> stay on the
-    beam. A sentence is done once it has K finished hypotheses (or at ``max_length``, when its
-    live beams are added unfinished). The winner maximises the GNMT length-normalised score
-    ``sum log p / ((5 + |Y|) / 6) ** length_penalty`` (|Y| counts <eos>; 0 = raw log-prob).
-    With ``beam_size=1`` this is exactly greedy decoding.
+    Each step takes the top 2K continuations of every sentence (by summed log-probability);
+    those ending in <eos> among the top K ranks become finished hypotheses, and the best K that do
+    not end in <eos> stay on the beam. A sentence is done once it has K finished hypotheses (or at
+    ``max_length``, when its live beams are added unfinished). The winner maximises the GNMT score
+    (Wu et al. 2016) ``sum log p / ((5 + |Y|) / 6) ** length_penalty + coverage penalty`` (|Y|
+    counts <eos>; see ``coverage_penalty_gnmt``; both 0 = raw log-prob). ``no_repeat_ngram`` > 0
+    forbids any hypothesis to repeat an n-gram of that size. With ``beam_size=1`` and no penalties
+    this is exactly greedy decoding.
     """
     if beam_size < 1:
         raise ValueError("beam_size must be >= 1")
@@ -468,6 +505,8 @@ def beam_search(
     for _ in range(limit):
         logp, weights, state = model.step(prev, enc, state)      # (N, V), (N, S)
         logp[:, banned] = float("-inf")
+        if no_repeat_ngram:
+            block_repeats(logp, hist.tolist(), no_repeat_ngram)
         V = logp.shape[-1]
         cand = beam_scores.view(B, K, 1) + logp.view(B, K, V)    # (B, K, V)
         n_cand = min(2 * K, K * V)
@@ -483,7 +522,7 @@ def beam_search(
                 continue
             row = int(base[b, 0] + top_beam[b, j])
             finished[b].append(_hyp(hist[row].tolist(), float(top_scores[b, j]), attn_now[row],
-                                    src_lens[b], True, length_penalty))
+                                    src_lens[b], True, length_penalty, coverage_penalty))
         for b in range(B):
             if not done[b] and len(finished[b]) >= K:
                 done[b] = True
@@ -508,7 +547,7 @@ def beam_search(
                 if math.isfinite(score):
                     row = b * K + k
                     finished[b].append(_hyp(hist[row].tolist(), score, attn_hist[row], src_lens[b], False,
-                                            length_penalty))
+                                            length_penalty, coverage_penalty))
     out = []
     for b in range(B):
         if not finished[b]:

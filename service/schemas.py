@@ -19,7 +19,7 @@ from service.settings import Limits
 # (JSON can spell them as "\ud800", and they cannot be encoded back to UTF-8).
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 MODEL_MAX_LENGTH = 512
-MAX_TRANSLATE_CHARS = 1000   # the model was trained on sentences of up to 10 words
+MAX_TRANSLATE_CHARS = 1000   # the model was trained on sentences of up to 20 words; longer ones get a warning
 MAX_SOURCE_TOKENS = 100
 MAX_OUTPUT_TOKENS = 200
 MAX_BEAM = 16
@@ -294,8 +294,15 @@ def build_request_models(limits: Limits) -> RequestModels:
 
     class DecodingOptions(BaseModel):
         beam_size: int = Field(5, ge=1, le=MAX_BEAM, description="1 = greedy decoding")
-        length_penalty: float = Field(1.0, ge=0.0, le=5.0,
-                                      description="GNMT length penalty alpha for ranking beam hypotheses")
+        length_penalty: float | None = Field(
+            None, ge=0.0, le=5.0,
+            description="GNMT length penalty alpha for ranking beam hypotheses; default: the model's (chosen on dev)")
+        coverage_penalty: float | None = Field(
+            None, ge=0.0, le=5.0,
+            description="GNMT coverage penalty beta (penalises source words left unattended); default: the model's")
+        no_repeat_ngram: int | None = Field(
+            None, ge=0, le=6, description="forbid repeating any subword n-gram of this size (0 = off); "
+                                          "default: the model's")
         max_length: int | None = Field(None, ge=1, le=MAX_OUTPUT_TOKENS,
                                        description="output tokens at most; default: 2 x source tokens + 10")
 
@@ -317,6 +324,8 @@ def build_request_models(limits: Limits) -> RequestModels:
 
         text: TranslateText
         model: str | None = None
+        view: Literal["words", "pieces"] = Field(
+            "words", description="words (a word's subword pieces merged) or the model's subword pieces")
 
     Number = Annotated[float, Field(ge=-MAX_ATTENTION_VALUE, le=MAX_ATTENTION_VALUE, allow_inf_nan=False)]
     Vector = Annotated[list[Number], Field(min_length=1, max_length=MAX_ATTENTION_DIM)]
@@ -668,20 +677,36 @@ class SourceTokenOut(BaseModel):
     text: str
     start: int
     end: int
-    known: bool = Field(description="false: outside the source vocabulary (read as <unk>)")
+    known: bool = Field(description="false: holds characters the model never saw whole (read as bytes)")
+
+
+class TranslationWarningOut(BaseModel):
+    code: str = Field(description="long-input, unfinished, low-score, unseen-characters or no-letters")
+    message: str
+    limit: float | None = None
+    given: float | None = None
 
 
 class TranslationOut(BaseModel):
     source: str
     text: str
-    tokens: list[str]
-    source_tokens: list[SourceTokenOut]
+    tokens: list[str] = Field(description="output words (subword pieces merged)")
+    source_tokens: list[SourceTokenOut] = Field(description="source words with character offsets")
     score: float = Field(description="sum of the output tokens' log-probabilities")
     normalized_score: float
     finished: bool = Field(description="false when decoding stopped at max_length before <eos>")
     attention: list[list[float]] | None = Field(
-        None, description="rows: output tokens (then <eos>), columns: source tokens; each row sums to 1")
+        None, description="rows: output words, columns: source words; each row sums to 1")
     attention_entropy: list[float] = Field(description="entropy of each row, in nats")
+    pieces: list[str] = Field([], description="output subword pieces (a leading \u2581 marks a space)")
+    source_pieces: list[SourceTokenOut] = Field([], description="source subword pieces with character offsets")
+    piece_attention: list[list[float]] | None = Field(
+        None, description="rows: output pieces, columns: source pieces (with return_attention)")
+    mean_logprob: float | None = Field(None, description="score per output step (<eos> included)")
+    low_score: bool = Field(False, description="true when mean_logprob is under the model's threshold")
+    warnings: list[TranslationWarningOut] = Field(
+        [], description="reasons to doubt this result: long-input, unfinished, low-score, unseen-characters, "
+                        "no-letters")
 
 
 class TranslateResponse(BaseModel):

@@ -249,6 +249,7 @@ def train_one_epoch(
     show_progress: bool = True,
     deadline: float | None = None,
     log_every: int = 0,
+    bf16: bool = False,
 ) -> dict[str, float]:
     """One pass over ``data``; returns mean token loss, tokens seen and whether the deadline cut it short."""
     model.train()
@@ -263,8 +264,9 @@ def train_one_epoch(
             break
         src, src_len, tgt_in, gold = make_tensors(data, ids, pad)
         keep = gold != pad                                        # (B, T)
-        logits, _ = model(src, src_len, tgt_in, select=keep)      # (N, V): real target positions only
-        loss = F.cross_entropy(logits, gold[keep], label_smoothing=label_smoothing)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits, _ = model(src, src_len, tgt_in, select=keep)  # (N, V): real target positions only
+        loss = F.cross_entropy(logits.float(), gold[keep], label_smoothing=label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if clip and clip > 0:
@@ -319,6 +321,18 @@ def evaluate_bleu(model: Seq2Seq, sw: Subword, examples: Sequence[Example], *, l
     return corpus_scores(hyps, [r for _, r in grouped])
 
 
+def time_schedule(optimizer: torch.optim.Optimizer, *, warmup_steps: int, budget: float, spent: float,
+                  start: float) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up, then a linear decay over the wall-clock budget (to 2% of the peak at its end),
+    so the rate is annealed whenever the deadline stops training, however busy the machine is.
+    Not reproducible step for step: the rate depends on the machine's speed."""
+    def f(step: int) -> float:
+        warm = min(1.0, (step + 1) / warmup_steps) if warmup_steps else 1.0
+        used = spent + time.monotonic() - start
+        return warm * max(0.02, 1.0 - used / budget)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, f)
+
+
 def state_path(output: str | Path) -> Path:
     out = Path(output)
     return out.with_name(out.name + ".train-state.pt")
@@ -366,8 +380,15 @@ def fit(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
     dev_data = encode_examples(dev, sw, max_tokens=args.max_tokens)
     steps_per_epoch = math.ceil(len(train) / args.batch_size)
     optimizer = make_optimizer(args.optimizer, model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    scheduler = make_scheduler(args.schedule, optimizer, total_steps=steps_per_epoch * args.epochs,
-                               warmup_steps=args.warmup_steps)
+    spent = float(state["seconds"]) if state is not None else 0.0
+    if args.schedule == "time":
+        if not args.max_minutes:
+            raise SystemExit("--schedule time needs --max-minutes")
+        scheduler = time_schedule(optimizer, warmup_steps=args.warmup_steps, budget=args.max_minutes * 60,
+                                  spent=spent, start=t0)
+    else:
+        scheduler = make_scheduler(args.schedule, optimizer, total_steps=steps_per_epoch * args.epochs,
+                                   warmup_steps=args.warmup_steps)
     n_params = sum(p.numel() for p in model.parameters())
     src_len = sum(map(len, train_data.src)) / max(1, len(train))
     tgt_len = sum(map(len, train_data.tgt)) / max(1, len(train)) - 2
@@ -398,24 +419,25 @@ def fit(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
                          "training split only; cased; NFC, curly apostrophes to ', white space collapsed",
             "vocab_size": sw.vocab_size, "min_freq": args.min_freq, "max_tokens": args.max_tokens,
             "pieces_per_sentence": {"source": round(src_len, 2), "target": round(tgt_len, 2)},
+            "schedule": args.schedule,
         },
         "command": "python -m training.seq2seq " + shlex.join(argv),
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-                    "torch": torch.__version__, "threads": args.threads},
+                    "torch": torch.__version__, "threads": args.threads, "bf16_autocast": args.bf16},
     }
 
     stopper = EarlyStopping(args.patience, "max")
     rng = random.Random(args.seed)
     history: list[dict[str, Any]] = []
     best: dict[str, Any] | None = None
-    spent, start_epoch = 0.0, 0
+    start_epoch = 0
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         rng.setstate(state["rng"])
         torch.set_rng_state(state["torch_rng"])
-        history, best, spent, start_epoch = state["history"], state["best"], state["seconds"], state["epoch"]
+        history, best, start_epoch = state["history"], state["best"], state["epoch"]
         stopper.best, stopper.bad_steps, stopper.steps = state["stopper"]
     budget = args.max_minutes * 60 - spent if args.max_minutes else None
     deadline = t0 + budget if budget is not None else None
@@ -424,7 +446,7 @@ def fit(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
         stats = train_one_epoch(model, train_data, optimizer, scheduler, batch_size=args.batch_size, rng=rng,
                                 label_smoothing=args.label_smoothing, clip=args.clip,
                                 desc=f"epoch {epoch + 1}/{args.epochs}", show_progress=not args.quiet,
-                                deadline=deadline, log_every=args.log_every)
+                                deadline=deadline, log_every=args.log_every, bf16=args.bf16)
         dev_loss = evaluate_loss(model, dev_data)
         d0 = time.monotonic()
         dev_bleu = evaluate_bleu(model, sw, dev, beam_size=1, limit=args.dev_bleu_sources)["bleu"]
@@ -496,11 +518,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one embedding table for source, target and the output projection")
     p.add_argument("--dropout", type=float, default=0.2)
     p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=False,
+                   help="bfloat16 autocast for the training forward pass (fp32 weights; faster on CPUs with bf16)")
     p.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip (0 = off)")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument("--schedule", choices=SCHEDULES, default="linear-warmup")
+    p.add_argument("--schedule", choices=(*SCHEDULES, "time"), default="linear-warmup",
+                   help="'time': warm-up, then linear decay over the --max-minutes budget")
     p.add_argument("--warmup-steps", type=int, default=200)
     p.add_argument("--init", choices=INITS, default="default")
     p.add_argument("--batch-size", type=int, default=128)

@@ -13,14 +13,27 @@ from service.routes import PROBLEMS, UNKNOWN_MODEL
 from service.schemas import MAX_SOURCE_TOKENS, AttentionResponse, RequestModels, TranslateResponse
 
 
+def _tokens(tokens: Any) -> list[dict[str, Any]]:
+    return [{"text": s.text, "start": s.start, "end": s.end, "known": s.known} for s in tokens]
+
+
 def _result(t: Translation) -> dict[str, Any]:
     return {
-        "source": t.source, "text": t.text, "tokens": list(t.tokens),
-        "source_tokens": [{"text": s.text, "start": s.start, "end": s.end, "known": s.known} for s in t.source_tokens],
+        "source": t.source, "text": t.text, "tokens": list(t.tokens), "source_tokens": _tokens(t.source_tokens),
         "score": t.score, "normalized_score": t.normalized_score, "finished": t.finished,
         "attention": None if t.attention is None else [list(row) for row in t.attention],
         "attention_entropy": list(t.attention_entropy),
+        "pieces": list(t.pieces), "source_pieces": _tokens(t.source_pieces),
+        "piece_attention": None if t.piece_attention is None else [list(row) for row in t.piece_attention],
+        "mean_logprob": _finite(t.mean_logprob), "low_score": t.low_score,
+        "warnings": [{"code": w.code, "message": w.message, "limit": w.limit, "given": w.given} for w in t.warnings],
     }
+
+
+def _options(body: Any) -> dict[str, Any]:
+    return {"beam_size": body.beam_size, "length_penalty": body.length_penalty,
+            "coverage_penalty": body.coverage_penalty, "no_repeat_ngram": body.no_repeat_ngram,
+            "max_length": body.max_length, "max_source_tokens": MAX_SOURCE_TOKENS}
 
 
 def _finite(x: float) -> float | None:
@@ -40,9 +53,7 @@ def router(models: RequestModels) -> APIRouter:
         (one row per output step, ending with `<eos>`, one column per source token) and each row's entropy."""
         tr = pipelines.translator(body.model)
         texts = [body.text] if isinstance(body.text, str) else body.text
-        results = tr.translate(texts, beam_size=body.beam_size, length_penalty=body.length_penalty,
-                               max_length=body.max_length, return_attention=body.return_attention,
-                               max_source_tokens=MAX_SOURCE_TOKENS)
+        results = tr.translate(texts, return_attention=body.return_attention, **_options(body))
         metrics.items.labels("translate").inc(len(texts))
         info = tr.info()
         return FastJSONResponse({"model": tr.name, "model_version": str(info.get("version", "1")),
@@ -53,17 +64,19 @@ def router(models: RequestModels) -> APIRouter:
         **PROBLEMS, **UNKNOWN_MODEL, 200: {"content": {"image/svg+xml": {}}, "description": "an SVG heatmap"}},
         summary="The attention matrix of a translation, drawn as SVG")
     def heatmap(body: HeatmapRequest, pipelines: PipelinesDep, metrics: MetricsDep) -> Response:
-        """Rows: output tokens (and `<eos>`); columns: source tokens; darker = more attention."""
+        """Rows: output words (or subword pieces with `view: pieces`); columns: source words (pieces);
+        darker = more attention."""
         tr = pipelines.translator(body.model)
-        [t] = tr.translate([body.text], beam_size=body.beam_size, length_penalty=body.length_penalty,
-                           max_length=body.max_length, return_attention=True, max_source_tokens=MAX_SOURCE_TOKENS)
+        [t] = tr.translate([body.text], return_attention=True, **_options(body))
         if not t.attention:
             from service.errors import Problem
 
             raise Problem(422, "no-attention", f"model {tr.name!r} has no attention to draw")
-        target = list(t.tokens) + (["<eos>"] if len(t.attention) > len(t.tokens) else [])
-        svg = attention_svg([s.text for s in t.source_tokens], target[:len(t.attention)], t.attention,
-                            title=f"{t.source} \u2192 {t.text}")
+        if body.view == "pieces":
+            source, target, weights = [s.text for s in t.source_pieces], list(t.pieces), t.piece_attention or ()
+        else:
+            source, target, weights = [s.text for s in t.source_tokens], list(t.tokens), t.attention
+        svg = attention_svg(source, target, weights, title=f"{t.source} \u2192 {t.text}")
         metrics.items.labels("translate").inc(1)
         return Response(svg, media_type="image/svg+xml")
 
