@@ -545,11 +545,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def eval_main(argv: list[str] | None = None) -> int:
+    """``python -m training.seq2seq eval ...`` (training/seq2seq_eval.py)."""
+    from training.seq2seq_eval import eval_main as run
+
+    return run(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "eval":
-        from training.seq2seq_eval import eval_main
-
         return eval_main(argv[1:])
     args = build_parser().parse_args(argv)
     small = args.dry_run
