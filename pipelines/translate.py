@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,13 @@ MAX_NGRAM = 6
 DECODING_FILE = "decoding.json"
 DEFAULTS = {"length_penalty": 1.0, "coverage_penalty": 0.0, "no_repeat_ngram": 0,
             "low_score_mean_logprob": -1.0}
+
+
+def printable(text: str) -> str:
+    """The output text without control characters or U+FFFD (from byte pieces that do not form a
+    whole character), white space collapsed."""
+    kept = "".join(ch for ch in text if ch == " " or (unicodedata.category(ch)[0] != "C" and ch != "\ufffd"))
+    return " ".join(kept.split())
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,7 @@ def _decode_ids(model: seq2seq.Seq2Seq, sw: Subword, ids: list[list[int]], *, be
                                            coverage_penalty=coverage_penalty, no_repeat_ngram=no_repeat_ngram,
                                            max_length=max_length)
             for i, h in zip(chunk, hyps):
-                out[i] = Decoded(sw.decode(h.tokens), ids[i], h)
+                out[i] = Decoded(printable(sw.decode(h.tokens)), ids[i], h)
     return [d for d in out if d is not None]
 
 

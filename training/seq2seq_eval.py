@@ -70,18 +70,19 @@ def rebuild_splits(card: dict[str, Any], *, data: str | None = None) -> Splits:
 
 
 def decode_grouped(tr: Translator, grouped: list[tuple[str, list[str]]], *, beam: int, batch_size: int = 64,
-                   **opts: Any) -> tuple[list[str], float]:
-    """Hypotheses for each source and the seconds it took."""
+                   **opts: Any) -> tuple[list[Any], float]:
+    """The decoded output for each source (pipelines.translate.Decoded) and the seconds it took."""
     d = {**tr.decoding, **{k: v for k, v in opts.items() if v is not None}}
     t0 = time.perf_counter()
     out = decode_texts(tr._m.model, tr.subword, [s for s, _ in grouped], beam_size=beam,
                        length_penalty=d["length_penalty"], coverage_penalty=d["coverage_penalty"],
                        no_repeat_ngram=d["no_repeat_ngram"], batch_size=batch_size)
-    return [o.text for o in out], time.perf_counter() - t0
+    return out, time.perf_counter() - t0
 
 
 def score_run(tr: Translator, grouped: list[tuple[str, list[str]]], *, beam: int, **opts: Any) -> dict[str, Any]:
-    hyps, seconds = decode_grouped(tr, grouped, beam=beam, **opts)
+    out, seconds = decode_grouped(tr, grouped, beam=beam, **opts)
+    hyps = [o.text for o in out]
     scores = corpus_scores(hyps, [r for _, r in grouped])
     used = {**tr.decoding, **{k: v for k, v in opts.items() if v is not None}}
     scores.update(beam=beam, decoding="greedy" if beam <= 1 else f"beam {beam}", seconds=round(seconds, 1),
@@ -89,6 +90,7 @@ def score_run(tr: Translator, grouped: list[tuple[str, list[str]]], *, beam: int
                   options={k: used[k] for k in ("length_penalty", "coverage_penalty", "no_repeat_ngram")},
                   unk_outputs=sum("<unk>" in h for h in hyps))
     scores["hyps"] = hyps
+    scores["mean_logprobs"] = [o.hyp.score / (len(o.hyp.tokens) + (1 if o.hyp.finished else 0) or 1) for o in out]
     return scores
 
 
@@ -114,6 +116,7 @@ def tune(tr: Translator, dev: list[Example], *, limit: int | None, beam: int) ->
     def run(alpha: float, beta: float, ngram: int) -> dict[str, Any]:
         r = score_run(tr, grouped, beam=beam, length_penalty=alpha, coverage_penalty=beta, no_repeat_ngram=ngram)
         r.pop("hyps")
+        r["mean_logprobs"] = sorted(r["mean_logprobs"])
         log(f"dev beam {beam} alpha={alpha} beta={beta} no_repeat_ngram={ngram}: BLEU {r['bleu']} chrF {r['chrf']} "
             f"({r['seconds']} s)")
         results.append(r)
@@ -126,9 +129,7 @@ def tune(tr: Translator, dev: list[Example], *, limit: int | None, beam: int) ->
     beta = best["options"]["coverage_penalty"]
     best = max([best, run(alpha, beta, 3)], key=key)
     # the low-score threshold: the 5th percentile of dev mean log-probabilities under the chosen defaults
-    tr.decoding.update(best["options"])
-    outs = tr.translate([s for s, _ in grouped], beam_size=beam)
-    lps = sorted(t.mean_logprob for t in outs)
+    lps = best["mean_logprobs"]
     threshold = round(lps[max(0, int(0.05 * len(lps)) - 1)], 4) if lps else DEFAULTS["low_score_mean_logprob"]
     return {"chosen": {**best["options"], "low_score_mean_logprob": threshold},
             "selected_on": f"dev BLEU, beam {beam}, first {len(grouped)} dev sources; alpha, then beta, then "
@@ -189,42 +190,51 @@ def eval_main(argv: list[str] | None = None) -> int:
     summary: dict[str, Any] = {"artifact": str(args.artifact), "attention": tr._m.config.attention}
     if args.names is not None:
         summary["names"] = names_check(tr, args.names, beam=max(beams))
-    run_split = (args.names is None and not args.tune and not args.buckets) or args.split != "test"
-    if args.tune or args.buckets or run_split:
+    run_split = args.split != "test" or not (args.tune or args.names is not None)
+    if args.tune or run_split:
         sp = rebuild_splits(tr._m.data_card, data=args.data)
     if args.tune:
         summary["tuning"] = tune(tr, sp.dev, limit=args.tune_limit, beam=max(beams))
         if args.save:
             write_text_atomic(folder / DECODING_FILE, json.dumps(summary["tuning"]["chosen"], indent=2) + "\n")
-    if args.buckets:
-        grouped = (group_references(sp.test) + group_references(sp.long_test))[: args.limit]
-        summary["buckets"] = {}
-        for beam in beams:
-            r = score_run(tr, grouped, beam=beam, **opts)
-            summary["buckets"][f"beam {beam}"] = by_bucket([s for s, _ in grouped], r["hyps"], [x for _, x in grouped])
     if run_split:
         examples = {"test": sp.test, "long_test": sp.long_test, "dev": sp.dev}[args.split]
         grouped = group_references(examples)[: args.limit]
-        results = []
+        extra = group_references(sp.long_test)[: args.limit] if args.buckets and args.split == "test" else []
+        results, long_results = [], []
+        if extra:
+            summary["buckets"] = {}
         for beam in beams:
-            r = score_run(tr, grouped, beam=beam, **opts)
-            for (s, refs), h in list(zip(grouped, r["hyps"]))[: args.samples]:
+            r = score_run(tr, grouped + extra, beam=beam, **opts)
+            hyps = r.pop("hyps")
+            r.pop("mean_logprobs")
+            n = len(grouped)
+            if extra:  # one decode of test + long test: split the scores, then by source length
+                everything = grouped + extra
+                summary["buckets"][f"beam {beam}"] = by_bucket([s for s, _ in everything], hyps,
+                                                                [x for _, x in everything])
+                long_results.append({**r, **corpus_scores(hyps[n:], [x for _, x in extra])})
+                r.update(corpus_scores(hyps[:n], [x for _, x in grouped]))
+                r["seconds_with_long_test"] = r.pop("seconds")
+                r.pop("sentences_per_second")
+            for (s, refs), h in list(zip(grouped, hyps))[: args.samples]:
                 log(f"beam {beam}: {s!r} -> {h!r}   refs: {refs[:3]}")
-            r.pop("hyps")
             results.append(r)
         summary.update({"split": args.split, "sources": len(grouped), "pairs": len(examples),
                         "references": "all translations of each source (variable count)", "results": results})
         if args.split == "test":
             summary.update(test_sources=len(grouped), test_pairs=len(examples))
+        if long_results:
+            summary["long_test"] = {"sources": len(extra), "pairs": len(sp.long_test), "results": long_results}
     if args.save:
         path = folder / METRICS_FILE
         metrics = read_json(path)
         key = {"test": "test", "long_test": "long_test", "dev": "dev"}[args.split]
-        for name in ("tuning", "buckets", "names"):
+        for name in ("tuning", "buckets", "names", "long_test"):
             if name in summary:
                 metrics[name] = summary[name]
         if "results" in summary:
-            metrics[key] = {k: v for k, v in summary.items() if k not in ("tuning", "buckets", "names")}
+            metrics[key] = {k: v for k, v in summary.items() if k not in ("tuning", "buckets", "names", "long_test")}
         write_text_atomic(path, json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -234,8 +244,11 @@ def eval_main(argv: list[str] | None = None) -> int:
         print(f"{args.split}: {summary['sources']} sources, {summary['pairs']} pairs, multi-reference")
         print(f"{'decoding':<10} {'BLEU':>6} {'chrF':>6} {'sent/s':>7} {'seconds':>8}  options")
         for r in summary["results"]:
-            print(f"{r['decoding']:<10} {r['bleu']:6.2f} {r['chrf']:6.2f} {r['sentences_per_second']:7.1f} "
-                  f"{r['seconds']:8.1f}  {r['options']}")
+            print(f"{r['decoding']:<10} {r['bleu']:6.2f} {r['chrf']:6.2f} {r.get('sentences_per_second', 0):7.1f} "
+                  f"{r.get('seconds', r.get('seconds_with_long_test', 0)):8.1f}  {r['options']}")
+        for r in summary.get("long_test", {}).get("results", []):
+            print(f"long test {r['decoding']}: BLEU {r['bleu']:.2f} chrF {r['chrf']:.2f} "
+                  f"({summary['long_test']['sources']} sources)")
         print(summary["results"][0]["bleu_signature"])
         print(summary["results"][0]["chrf_signature"])
     if "buckets" in summary:

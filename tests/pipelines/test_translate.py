@@ -15,7 +15,7 @@ from models.seq2seq import Seq2Seq, Seq2SeqConfig
 from models.seq2seq_artifact import save
 from pipelines.errors import InputError, ResourceError
 from pipelines.subword import WORD_START, train_subword, word_groups
-from pipelines.translate import DECODING_FILE, Translation, Translator
+from pipelines.translate import DECODING_FILE, Translation, Translator, printable
 
 
 @pytest.fixture(autouse=True)
@@ -189,3 +189,8 @@ def test_shipped_model_translates_a_simple_sentence():
     assert len(t.attention) == len(t.tokens)
     assert all(len(row) == len(t.source_tokens) and abs(sum(row) - 1) < 1e-4 for row in t.attention)
     assert "<unk>" not in named.text
+
+
+def test_printable_drops_control_characters_and_broken_bytes():
+    assert printable("Hola\x0b  mundo \ufffd!") == "Hola mundo !"
+    assert printable("¿Dónde está? ❤") == "¿Dónde está? ❤"
