@@ -183,7 +183,7 @@ def test_shipped_model_translates_a_simple_sentence():
     info = tr.info()
     assert info["attention"] != "none" and info["data_card"]["data"]["licence"].startswith("CC-BY 2.0")
     [t, named] = tr.translate(["I am hungry.", "Zorglub lives in Wrocław."], beam_size=5, return_attention=True)
-    assert "hambre" in t.text.lower()
+    assert "hambr" in t.text.lower()  # "Tengo hambre." or "Estoy hambriento."
     assert t.text[0].isupper() and t.text.endswith(".")
     # one attention row per output word, a distribution over the source words
     assert len(t.attention) == len(t.tokens)

@@ -65,7 +65,7 @@ def test_translate_batch_with_attention(client):
     body = TranslateResponse.model_validate(r.json()).model_dump()
     assert body["model"] == "en-es-attn" and body["beam_size"] == 5
     first = body["results"][0]
-    assert "hambre" in first["text"].lower()
+    assert "hambr" in first["text"].lower()  # hambre or hambriento
     for res in body["results"]:
         att = res["attention"]
         assert len(att) in (len(res["tokens"]), len(res["tokens"]) + 1)
