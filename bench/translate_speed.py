@@ -34,11 +34,11 @@ def main() -> int:
         from training.seq2seq import group_references
 
         tr = Translator.load(args.artifact)
-        sources = [s for s, _ in group_references(rebuild_splits(tr._m.data_card).test)][: args.n]
+        sources = [s for s, _ in group_references(rebuild_splits(tr.data_card).test)][: args.n]
         d = tr.decoding
 
         def run(beam: int, sources: list[str]) -> list[str]:
-            return [o.text for o in decode_texts(tr._m.model, tr.subword, sources, beam_size=beam,
+            return [o.text for o in decode_texts(tr.model, tr.subword, sources, beam_size=beam,
                                                  length_penalty=d["length_penalty"],
                                                  coverage_penalty=d["coverage_penalty"],
                                                  no_repeat_ngram=d["no_repeat_ngram"], batch_size=args.batch_size)]

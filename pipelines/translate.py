@@ -159,6 +159,18 @@ class Translator:
         split = (loaded.data_card or {}).get("split", {})
         self.max_words: int | None = split.get("train_max_words", split.get("max_words"))
 
+    @property
+    def model(self) -> seq2seq.Seq2Seq:
+        return self._m.model
+
+    @property
+    def config(self) -> seq2seq.Seq2SeqConfig:
+        return self._m.config
+
+    @property
+    def data_card(self) -> dict[str, Any]:
+        return self._m.data_card
+
     @classmethod
     def load(cls, folder: str | os.PathLike[str], *, name: str | None = None) -> Translator:
         folder = Path(folder)

@@ -74,7 +74,7 @@ def decode_grouped(tr: Translator, grouped: list[tuple[str, list[str]]], *, beam
     """The decoded output for each source (pipelines.translate.Decoded) and the seconds it took."""
     d = {**tr.decoding, **{k: v for k, v in opts.items() if v is not None}}
     t0 = time.perf_counter()
-    out = decode_texts(tr._m.model, tr.subword, [s for s, _ in grouped], beam_size=beam,
+    out = decode_texts(tr.model, tr.subword, [s for s, _ in grouped], beam_size=beam,
                        length_penalty=d["length_penalty"], coverage_penalty=d["coverage_penalty"],
                        no_repeat_ngram=d["no_repeat_ngram"], batch_size=batch_size)
     return out, time.perf_counter() - t0
@@ -187,12 +187,12 @@ def eval_main(argv: list[str] | None = None) -> int:
     beams = [int(b) for b in args.beam.split(",") if b.strip()]
     opts = {"length_penalty": args.length_penalty, "coverage_penalty": args.coverage_penalty,
             "no_repeat_ngram": args.no_repeat_ngram}
-    summary: dict[str, Any] = {"artifact": str(args.artifact), "attention": tr._m.config.attention}
+    summary: dict[str, Any] = {"artifact": str(args.artifact), "attention": tr.config.attention}
     if args.names is not None:
         summary["names"] = names_check(tr, args.names, beam=max(beams))
     run_split = args.split != "test" or not (args.tune or args.names is not None)
     if args.tune or run_split:
-        sp = rebuild_splits(tr._m.data_card, data=args.data)
+        sp = rebuild_splits(tr.data_card, data=args.data)
     if args.tune:
         summary["tuning"] = tune(tr, sp.dev, limit=args.tune_limit, beam=max(beams))
         if args.save:
@@ -239,7 +239,7 @@ def eval_main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return 0
-    print(f"{args.artifact} (attention={tr._m.config.attention})")
+    print(f"{args.artifact} (attention={tr.config.attention})")
     if "results" in summary:
         print(f"{args.split}: {summary['sources']} sources, {summary['pairs']} pairs, multi-reference")
         print(f"{'decoding':<10} {'BLEU':>6} {'chrF':>6} {'sent/s':>7} {'seconds':>8}  options")
