@@ -170,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tune", action="store_true", help="choose decoding defaults on DEV (with --save: decoding.json)")
     p.add_argument("--tune-limit", type=int, default=1000, help="dev sources used by --tune")
     p.add_argument("--names", type=Path, default=None, help="a names file (see names_check)")
+    p.add_argument("--export", type=Path, default=None,
+                   help="write the test and long-test sources with their references to this JSON file and stop")
     p.add_argument("--data", default=None, help="override the data source recorded in the data card")
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N sources")
     p.add_argument("--threads", type=int, default=1)
@@ -190,6 +192,11 @@ def eval_main(argv: list[str] | None = None) -> int:
     summary: dict[str, Any] = {"artifact": str(args.artifact), "attention": tr.config.attention}
     if args.names is not None:
         summary["names"] = names_check(tr, args.names, beam=max(beams))
+    if args.export is not None:
+        sp = rebuild_splits(tr.data_card, data=args.data)
+        args.export.write_text(json.dumps({"test": group_references(sp.test), "long_test": group_references(sp.long_test)},
+                                          ensure_ascii=False) + "\n", encoding="utf-8")
+        return 0
     run_split = args.split != "test" or not (args.tune or args.names is not None)
     if args.tune or run_split:
         sp = rebuild_splits(tr.data_card, data=args.data)
