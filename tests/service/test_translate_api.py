@@ -149,3 +149,10 @@ def test_model_details_and_unknown_model(client):
     assert detail["task"] == "translate" and detail["metrics"] and detail["data_card"]
     body = problem(client.get("/v1/models/no-such-model"), 404)
     assert body["given"] == "no-such-model"
+
+
+@pytest.mark.parametrize("text", ["", "a" * 10_000, "word " * 2_000])
+def test_empty_and_oversized_inputs_are_problems_not_500s(client, text):
+    r = client.post("/v1/translate", json={"text": text})
+    body = problem(r, 422)
+    assert "limit" in body or "errors" in body
