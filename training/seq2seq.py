@@ -29,10 +29,11 @@ import json
 import math
 import platform
 import random
+import re
 import shlex
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,6 +197,57 @@ def make_splits(
 class Encoded:
     src: list[list[int]]
     tgt: list[list[int]]  # with <bos> ... <eos>
+
+
+_CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
+_ONSETS = ("b", "br", "ch", "d", "dr", "f", "g", "gr", "h", "j", "k", "kh", "l", "m", "n", "p", "pr", "r", "s",
+           "sh", "sv", "t", "th", "tr", "v", "w", "y", "z", "zh", "")
+_VOWELS = ("a", "e", "i", "o", "u", "a", "e", "i", "o", "a", "ai", "ei", "ou", "y", "á", "é")
+_CODAS = ("", "", "", "n", "r", "s", "l", "m", "k", "t", "v", "sk", "nd")
+
+
+def common_lowercase(examples: Sequence[Example], min_count: int = 5) -> set[str]:
+    """Words seen lowercased at least ``min_count`` times: "No", "Oh" or "Park" are words, not names."""
+    counts: Counter[str] = Counter()
+    for e in examples:
+        counts.update(w for w in re.findall(r"\b[a-z]+\b", f"{e.source} {e.target}"))
+    return {w for w, c in counts.items() if c >= min_count}
+
+
+def copyable_names(e: Example, common: set[str] = frozenset()) -> list[str]:
+    """Capitalised words written identically in the source and the target (names such as Tom, Boston)
+    and not common as lowercase words: what a translation should carry over unchanged."""
+    target = set(_CAPITALISED.findall(e.target))
+    return sorted({w for w in _CAPITALISED.findall(e.source) if w in target and w.lower() not in common})
+
+
+def random_name(rng: random.Random) -> str:
+    """A pronounceable made-up name (2 to 4 syllables), so the model learns to copy any name."""
+    word = "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) for _ in range(rng.randint(2, 4))) + rng.choice(_CODAS)
+    return word[0].upper() + word[1:]
+
+
+def augment_names(examples: Sequence[Example], data: Encoded, sw: Subword, *, rate: float, rng: random.Random,
+                  max_tokens: int, common: set[str] = frozenset()) -> tuple[Encoded, int]:
+    """A copy of ``data`` where, in a ``rate`` share of the pairs with copyable names, every such name
+    is replaced on both sides by a made-up one (new names each call). Returns the data and how many
+    pairs changed."""
+    changed: list[tuple[int, Example]] = []
+    for i, e in enumerate(examples):
+        names = copyable_names(e, common)
+        if names and rng.random() < rate:
+            src, tgt = e.source, e.target
+            for n in names:
+                new = random_name(rng)
+                pattern = re.compile(rf"\b{re.escape(n)}\b")
+                src, tgt = pattern.sub(new, src), pattern.sub(new, tgt)
+            changed.append((i, Example(src, tgt)))
+    out = Encoded(list(data.src), list(data.tgt))
+    if changed:
+        enc = encode_examples([x for _, x in changed], sw, max_tokens=max_tokens)
+        for (i, _), s_ids, t_ids in zip(changed, enc.src, enc.tgt):
+            out.src[i], out.tgt[i] = s_ids, t_ids
+    return out, len(changed)
 
 
 def encode_examples(examples: Sequence[Example], sw: Subword, *, max_tokens: int) -> Encoded:
@@ -420,12 +472,14 @@ def fit(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
             "vocab_size": sw.vocab_size, "min_freq": args.min_freq, "max_tokens": args.max_tokens,
             "pieces_per_sentence": {"source": round(src_len, 2), "target": round(tgt_len, 2)},
             "schedule": args.schedule,
+            "augment_names": args.augment_names,
         },
         "command": "python -m training.seq2seq " + shlex.join(argv),
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
                     "torch": torch.__version__, "threads": args.threads, "bf16_autocast": args.bf16},
     }
 
+    common = common_lowercase(train) if args.augment_names > 0 else set()
     stopper = EarlyStopping(args.patience, "max")
     rng = random.Random(args.seed)
     history: list[dict[str, Any]] = []
@@ -443,7 +497,12 @@ def fit(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
     deadline = t0 + budget if budget is not None else None
     for epoch in range(start_epoch, args.epochs):
         e0 = time.monotonic()
-        stats = train_one_epoch(model, train_data, optimizer, scheduler, batch_size=args.batch_size, rng=rng,
+        epoch_data, n_aug = train_data, 0
+        if args.augment_names > 0:
+            epoch_data, n_aug = augment_names(train, train_data, sw, rate=args.augment_names, common=common,
+                                              rng=random.Random(args.seed * 1000 + epoch), max_tokens=args.max_tokens)
+            log(f"epoch {epoch + 1}: made-up names in {n_aug} pairs")
+        stats = train_one_epoch(model, epoch_data, optimizer, scheduler, batch_size=args.batch_size, rng=rng,
                                 label_smoothing=args.label_smoothing, clip=args.clip,
                                 desc=f"epoch {epoch + 1}/{args.epochs}", show_progress=not args.quiet,
                                 deadline=deadline, log_every=args.log_every, bf16=args.bf16)
@@ -454,6 +513,7 @@ def fit(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
                "dev_ppl": round(math.exp(min(dev_loss, 50)), 2), "dev_bleu_greedy": dev_bleu,
                "lr": optimizer.param_groups[0]["lr"], "steps": stats["steps"],
                "epoch_seconds": round(time.monotonic() - e0, 1), "dev_bleu_seconds": round(time.monotonic() - d0, 1),
+               "augmented_pairs": n_aug,
                "cut_by_deadline": stats["cut"]}
         history.append(row)
         log(json.dumps(row))
@@ -518,6 +578,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one embedding table for source, target and the output projection")
     p.add_argument("--dropout", type=float, default=0.2)
     p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument("--augment-names", type=float, default=0.0,
+                   help="in this share of the pairs with names written alike on both sides, replace the names by "
+                        "made-up ones (new each epoch), so that the model learns to copy names")
     p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=False,
                    help="bfloat16 autocast for the training forward pass (fp32 weights; faster on CPUs with bf16)")
     p.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip (0 = off)")

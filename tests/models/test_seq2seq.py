@@ -428,3 +428,22 @@ def test_dry_run_cli_then_load_and_eval(tmp_path, capsys):
 def test_config_dataclass_has_format_first():
     assert dataclasses.fields(Seq2SeqConfig)[0].name == "format"
     assert Seq2SeqConfig().format == "seq2seq-attn-v2"
+
+
+def test_name_augmentation_replaces_names_alike_on_both_sides(subword):
+    import random
+
+    from training.seq2seq import augment_names, common_lowercase, copyable_names, encode_examples
+
+    ex = [Example("Tom lives in Boston.", "Tom vive en Boston."), Example("No, thanks.", "No, gracias."),
+          Example("The cat sleeps.", "El gato duerme.")] + [Example("no no no no no", "no")]
+    common = common_lowercase(ex, min_count=5)
+    assert copyable_names(ex[0], common) == ["Boston", "Tom"] and copyable_names(ex[1], common) == []
+    data = encode_examples(ex, subword, max_tokens=50)
+    out, n = augment_names(ex, data, subword, rate=1.0, rng=random.Random(0), max_tokens=50, common=common)
+    assert n == 1 and out.src[1:] == data.src[1:] and out.tgt[1:] == data.tgt[1:]
+    src, tgt = subword.decode(out.src[0]), subword.decode(out.tgt[0])
+    assert "Tom" not in src and "Boston" not in src
+    new = src.replace(" lives in ", " ").rstrip(".").split()
+    assert len(new) == 2 and tgt == f"{new[0]} vive en {new[1]}."
+    assert subword.decode(data.src[0]) == "Tom lives in Boston."  # the input data is not modified in place
