@@ -30,12 +30,13 @@ from models import seq2seq
 from models.checkpoint import ArtifactError
 from models.seq2seq_artifact import FORMAT, TOKENIZER_FILE, load, pad_batch
 from pipelines.errors import InputError, ResourceError
+from pipelines.name_copy import repair_names
 from pipelines.subword import Subword, word_groups
 
 MAX_BEAM = 16
 MAX_NGRAM = 6
 DECODING_FILE = "decoding.json"
-DEFAULTS = {"length_penalty": 1.0, "coverage_penalty": 0.0, "no_repeat_ngram": 0,
+DEFAULTS = {"length_penalty": 1.0, "coverage_penalty": 0.0, "no_repeat_ngram": 0, "copy_names": True,
             "low_score_mean_logprob": -1.0}
 
 
@@ -96,7 +97,7 @@ class SourceToken:
 
 @dataclass(frozen=True)
 class TranslationWarning:
-    code: str       # long-input | unfinished | low-score | unseen-characters | no-letters
+    code: str       # long-input | unfinished | low-score | unseen-characters | no-letters | name-copied
     message: str
     limit: float | None = None
     given: float | None = None
@@ -203,6 +204,7 @@ class Translator:
         max_length: int | None = None,
         return_attention: bool = False,
         max_source_tokens: int | None = None,
+        copy_names: bool | None = None,
     ) -> list[Translation]:
         """Translate a batch. ``None`` options take the model's defaults (``self.decoding``).
         ``max_source_tokens`` limits subword pieces per text (InputError beyond it)."""
@@ -210,6 +212,7 @@ class Translator:
         length_penalty = d["length_penalty"] if length_penalty is None else length_penalty
         coverage_penalty = d["coverage_penalty"] if coverage_penalty is None else coverage_penalty
         no_repeat_ngram = d["no_repeat_ngram"] if no_repeat_ngram is None else no_repeat_ngram
+        copy_names = bool(d["copy_names"]) if copy_names is None else copy_names
         if not 1 <= beam_size <= MAX_BEAM:
             raise InputError(f"beam_size must be between 1 and {MAX_BEAM}", limit=MAX_BEAM, given=beam_size)
         if max_length is not None and max_length < 1:
@@ -246,11 +249,15 @@ class Translator:
                                        warnings=self._warnings(text, None)))
                 continue
             out.append(self._result(text, encs[i].offsets, dec, return_attention and has_attention,
-                                    has_attention))
+                                    has_attention, copy_names))
         return out
 
+    def _common(self, word: str) -> bool:
+        """A word of the subword vocabulary as one piece: frequent in training, not a name."""
+        return len(self.subword.encode(word)) == 1
+
     def _result(self, text: str, offsets: list[tuple[int, int]], dec: Decoded, want_attention: bool,
-                has_attention: bool) -> Translation:
+                has_attention: bool, copy_names: bool) -> Translation:
         sw, hyp = self.subword, dec.hyp
         src_texts = sw.piece_texts(dec.ids)
         spans = [_trim(text, a, b) for a, b in offsets]
@@ -264,16 +271,25 @@ class Translator:
         words = tuple("".join(out_texts[k] for k in g).strip() for g in tgt_groups)
         rows = hyp.attention if has_attention else []
         word_rows = _merge(rows, tgt_groups, src_groups) if rows else []
+        out_text, copied = dec.text, []
+        if copy_names and word_rows:
+            new_words, copied = repair_names([w.text for w in src_words], words, word_rows, self._common)
+            if copied:
+                pieces = ["".join(out_texts[k] for k in g) for g in tgt_groups]
+                pieces = [(" " if p.startswith(" ") else "") + n if n != o else p
+                          for p, o, n in zip(pieces, words, new_words)]
+                out_text, words = printable("".join(pieces)), tuple(new_words)
         mean_lp = hyp.score / (len(hyp.tokens) + (1 if hyp.finished else 0)) if hyp.tokens or hyp.finished else 0.0
         low = bool(mean_lp < self.decoding["low_score_mean_logprob"]) or not math.isfinite(hyp.score)
         return Translation(
-            source=text, text=dec.text, tokens=words, source_tokens=src_words, score=hyp.score,
+            source=text, text=out_text, tokens=words, source_tokens=src_words, score=hyp.score,
             normalized_score=hyp.normalized_score, finished=hyp.finished,
             attention=tuple(tuple(r) for r in word_rows) if want_attention else None,
             attention_entropy=tuple(_entropy(r) for r in word_rows),
             pieces=tuple(sw.display(hyp.tokens)), source_pieces=src_pieces,
             piece_attention=tuple(tuple(r) for r in rows) if want_attention else None,
-            mean_logprob=mean_lp, low_score=low, warnings=self._warnings(text, (hyp, mean_lp, low, src_pieces)),
+            mean_logprob=mean_lp, low_score=low,
+            warnings=self._warnings(text, (hyp, mean_lp, low, src_pieces, copied)),
         )
 
     def _warnings(self, text: str, result: Any) -> tuple[TranslationWarning, ...]:
@@ -288,10 +304,13 @@ class Translator:
             w.append(TranslationWarning("no-letters", "the text has no letters to translate"))
         if result is None:
             return tuple(w)
-        hyp, mean_lp, low, src_pieces = result
+        hyp, mean_lp, low, src_pieces, copied = result
         if any(not p.known for p in src_pieces):
             w.append(TranslationWarning("unseen-characters", "the text has characters this model never saw in "
                                         "training (other scripts, emoji); they may be dropped or garbled"))
+        for garbled, name in copied:
+            w.append(TranslationWarning("name-copied", f"the model wrote {garbled!r} for the name {name!r}; "
+                                        "the name was copied from the source"))
         if not hyp.finished:
             w.append(TranslationWarning("unfinished", "decoding stopped at max_length before the end of the "
                                         "sentence: the translation is cut short", given=len(hyp.tokens)))

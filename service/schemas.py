@@ -303,6 +303,9 @@ def build_request_models(limits: Limits) -> RequestModels:
         no_repeat_ngram: int | None = Field(
             None, ge=0, le=6, description="forbid repeating any subword n-gram of this size (0 = off); "
                                           "default: the model's")
+        copy_names: bool | None = Field(
+            None, description="replace an output word garbled from a source name by the name (attention-guided); "
+                              "default: the model's")
         max_length: int | None = Field(None, ge=1, le=MAX_OUTPUT_TOKENS,
                                        description="output tokens at most; default: 2 x source tokens + 10")
 
@@ -681,7 +684,7 @@ class SourceTokenOut(BaseModel):
 
 
 class TranslationWarningOut(BaseModel):
-    code: str = Field(description="long-input, unfinished, low-score, unseen-characters or no-letters")
+    code: str = Field(description="long-input, unfinished, low-score, unseen-characters, no-letters or name-copied")
     message: str
     limit: float | None = None
     given: float | None = None
@@ -706,7 +709,7 @@ class TranslationOut(BaseModel):
     low_score: bool = Field(False, description="true when mean_logprob is under the model's threshold")
     warnings: list[TranslationWarningOut] = Field(
         [], description="reasons to doubt this result: long-input, unfinished, low-score, unseen-characters, "
-                        "no-letters")
+                        "no-letters; and name-copied when a garbled name was replaced by the source's")
 
 
 class TranslateResponse(BaseModel):

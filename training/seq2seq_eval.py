@@ -27,7 +27,7 @@ import torch
 from models.checkpoint import ArtifactError
 from models.seq2seq_artifact import METRICS_FILE, read_json
 from models.vocab import write_text_atomic
-from pipelines.translate import DECODING_FILE, DEFAULTS, Translator, decode_texts
+from pipelines.translate import DECODING_FILE, DEFAULTS, Translator
 from training.seq2seq import (
     Example,
     Splits,
@@ -71,12 +71,15 @@ def rebuild_splits(card: dict[str, Any], *, data: str | None = None) -> Splits:
 
 def decode_grouped(tr: Translator, grouped: list[tuple[str, list[str]]], *, beam: int, batch_size: int = 64,
                    **opts: Any) -> tuple[list[Any], float]:
-    """The decoded output for each source (pipelines.translate.Decoded) and the seconds it took."""
+    """The translation of each source (the serving pipeline, name repair included) and the seconds it took."""
     d = {**tr.decoding, **{k: v for k, v in opts.items() if v is not None}}
     t0 = time.perf_counter()
-    out = decode_texts(tr.model, tr.subword, [s for s, _ in grouped], beam_size=beam,
-                       length_penalty=d["length_penalty"], coverage_penalty=d["coverage_penalty"],
-                       no_repeat_ngram=d["no_repeat_ngram"], batch_size=batch_size)
+    out = []
+    sources = [s for s, _ in grouped]
+    for i in range(0, len(sources), 512):
+        out += tr.translate(sources[i:i + 512], beam_size=beam, length_penalty=d["length_penalty"],
+                            coverage_penalty=d["coverage_penalty"], no_repeat_ngram=d["no_repeat_ngram"],
+                            copy_names=bool(d["copy_names"]))
     return out, time.perf_counter() - t0
 
 
@@ -87,10 +90,10 @@ def score_run(tr: Translator, grouped: list[tuple[str, list[str]]], *, beam: int
     used = {**tr.decoding, **{k: v for k, v in opts.items() if v is not None}}
     scores.update(beam=beam, decoding="greedy" if beam <= 1 else f"beam {beam}", seconds=round(seconds, 1),
                   sentences_per_second=round(len(grouped) / max(seconds, 1e-9), 1),
-                  options={k: used[k] for k in ("length_penalty", "coverage_penalty", "no_repeat_ngram")},
+                  options={k: used[k] for k in ("length_penalty", "coverage_penalty", "no_repeat_ngram", "copy_names")},
                   unk_outputs=sum("<unk>" in h for h in hyps))
     scores["hyps"] = hyps
-    scores["mean_logprobs"] = [o.hyp.score / (len(o.hyp.tokens) + (1 if o.hyp.finished else 0) or 1) for o in out]
+    scores["mean_logprobs"] = [o.mean_logprob for o in out]
     return scores
 
 
@@ -113,11 +116,13 @@ def tune(tr: Translator, dev: list[Example], *, limit: int | None, beam: int) ->
     grouped = group_references(dev)[:limit]
     results: list[dict[str, Any]] = []
 
-    def run(alpha: float, beta: float, ngram: int) -> dict[str, Any]:
-        r = score_run(tr, grouped, beam=beam, length_penalty=alpha, coverage_penalty=beta, no_repeat_ngram=ngram)
+    def run(alpha: float, beta: float, ngram: int, copy: bool = False) -> dict[str, Any]:
+        r = score_run(tr, grouped, beam=beam, length_penalty=alpha, coverage_penalty=beta, no_repeat_ngram=ngram,
+                      copy_names=copy)
         r.pop("hyps")
         r["mean_logprobs"] = sorted(r["mean_logprobs"])
-        log(f"dev beam {beam} alpha={alpha} beta={beta} no_repeat_ngram={ngram}: BLEU {r['bleu']} chrF {r['chrf']} "
+        log(f"dev beam {beam} alpha={alpha} beta={beta} no_repeat_ngram={ngram} copy_names={copy}: "
+            f"BLEU {r['bleu']} chrF {r['chrf']} "
             f"({r['seconds']} s)")
         results.append(r)
         return r
@@ -128,12 +133,17 @@ def tune(tr: Translator, dev: list[Example], *, limit: int | None, beam: int) ->
     best = max([best, *(run(alpha, b, 0) for b in (0.2, 0.4))], key=key)
     beta = best["options"]["coverage_penalty"]
     best = max([best, run(alpha, beta, 3)], key=key)
+    ngram = best["options"]["no_repeat_ngram"]
+    with_copy = run(alpha, beta, ngram, True)  # name repair: kept unless it lowers dev BLEU (dev has few names)
+    if key(with_copy) >= key(best):
+        best = with_copy
     # the low-score threshold: the 5th percentile of dev mean log-probabilities under the chosen defaults
     lps = best["mean_logprobs"]
     threshold = round(lps[max(0, int(0.05 * len(lps)) - 1)], 4) if lps else DEFAULTS["low_score_mean_logprob"]
     return {"chosen": {**best["options"], "low_score_mean_logprob": threshold},
             "selected_on": f"dev BLEU, beam {beam}, first {len(grouped)} dev sources; alpha, then beta, then "
-                           "n-gram blocking, each kept only if it raised dev BLEU",
+                           "n-gram blocking, each kept only if it raised dev BLEU; then name repair, kept unless "
+                           "it lowered dev BLEU",
             "low_score": "5th percentile of dev mean log-probability per output step",
             "runs": [{k: r[k] for k in ("options", "bleu", "chrf", "seconds")} for r in results]}
 

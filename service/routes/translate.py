@@ -33,6 +33,7 @@ def _result(t: Translation) -> dict[str, Any]:
 def _options(body: Any) -> dict[str, Any]:
     return {"beam_size": body.beam_size, "length_penalty": body.length_penalty,
             "coverage_penalty": body.coverage_penalty, "no_repeat_ngram": body.no_repeat_ngram,
+            "copy_names": body.copy_names,
             "max_length": body.max_length, "max_source_tokens": MAX_SOURCE_TOKENS}
 
 

@@ -128,6 +128,11 @@ def test_decoding_options_are_validated_and_used(client):
     a = client.post("/v1/translate", json={"text": "I think that I think that I am.", "no_repeat_ngram": 1,
                                             "beam_size": 1}).json()["results"][0]
     assert len(a["pieces"]) == len(set(a["pieces"]))   # no piece twice
+    plain = client.post("/v1/translate", json={"text": "Svetlana called me.", "copy_names": False}).json()
+    fixed = client.post("/v1/translate", json={"text": "Svetlana called me."}).json()["results"][0]
+    copied = [w for w in fixed["warnings"] if w["code"] == "name-copied"]
+    assert ("Svetlana" in fixed["text"]) or not copied
+    assert all(w["code"] != "name-copied" for w in plain["results"][0]["warnings"])
 
 
 def test_heatmap_is_well_formed_svg(client):
