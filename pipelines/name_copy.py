@@ -3,8 +3,8 @@
 A subword model can copy a name it never saw piece by piece, but a small model often garbles it
 ("Svetlana" -> "Svetana"). After decoding, for every name in the source that is missing from the
 output, the output word that attended most to that name (its word-attention argmax) is replaced by
-the name when it looks like a copy of it: similar spelling, the same first letter, or capitalised
-inside the sentence. This is the attention-guided replacement of Luong et al. (2015, "Addressing
+the name when it looks like a copy of it (similar spelling, the same first letter, or capitalised
+inside the sentence) and is not itself a common word (a deliberate translation such as "Londres"). This is the attention-guided replacement of Luong et al. (2015, "Addressing
 the rare word problem") applied to garbled copies instead of ``<unk>``. A name that the model
 dropped altogether is left alone (there is no word to replace).
 
@@ -43,7 +43,9 @@ def repair_names(
     common: Callable[[str], bool], *, min_similarity: float = 0.5,
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """New target words and the (garbled, name) replacements made. ``word_attention`` has one row per
-    target word over the source words."""
+    target word over the source words. An output word that is itself a common word (``common``, e.g.
+    one piece of the vocabulary: "Japón", "Londres", "inglés", "María") is a deliberate translation
+    and is never replaced; only a rare or made-up word is."""
     words = list(target_words)
     if not word_attention or not words:
         return words, []
@@ -59,7 +61,7 @@ def repair_names(
             if i in used or not row or max(range(len(row)), key=row.__getitem__) != j:
                 continue
             cand = words[i]
-            if not any(ch.isalpha() for ch in cand):
+            if not any(ch.isalpha() for ch in cand) or common(cand.lower()) or common(cand):
                 continue
             sim = SequenceMatcher(None, cand.lower(), name.lower()).ratio()
             looks_like = sim >= min_similarity or cand[:1].lower() == name[:1].lower() or (i > 0 and cand[:1].isupper())
