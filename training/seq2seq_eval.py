@@ -150,10 +150,10 @@ def tune(tr: Translator, dev: list[Example], *, limit: int | None, beam: int) ->
             "runs": [{k: r[k] for k in ("options", "bleu", "chrf", "seconds")} for r in results]}
 
 
-def names_check(tr: Translator, path: Path, *, beam: int) -> dict[str, Any]:
+def names_check(tr: Translator, path: Path, *, beam: int, **opts: Any) -> dict[str, Any]:
     """Lines "English sentence<TAB>Name|Other Name": how many names appear verbatim in the output."""
     rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    outs = tr.translate([r[0] for r in rows], beam_size=beam)
+    outs = tr.translate([r[0] for r in rows], beam_size=beam, **{k: v for k, v in opts.items() if v is not None})
     total = kept = 0
     failures = []
     for r, t in zip(rows, outs):
@@ -205,7 +205,7 @@ def eval_main(argv: list[str] | None = None) -> int:
             "no_repeat_ngram": args.no_repeat_ngram, "copy_names": args.copy_names}
     summary: dict[str, Any] = {"artifact": str(args.artifact), "attention": tr.config.attention}
     if args.names is not None:
-        summary["names"] = names_check(tr, args.names, beam=max(beams))
+        summary["names"] = names_check(tr, args.names, beam=max(beams), **opts)
     if args.export is not None:
         sp = rebuild_splits(tr.data_card, data=args.data)
         args.export.write_text(json.dumps({"test": group_references(sp.test), "long_test": group_references(sp.long_test)},
