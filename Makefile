@@ -1,25 +1,34 @@
 # The two set-up commands (README): `make run` and `make test`. Each creates .venv and installs
-# everything first, on a fresh machine with nothing but Python 3.11 and make.
+# what it needs first, on a fresh machine with nothing but Python 3.11 and make: `make run` the
+# service's own dependencies only; `make test` those plus the test tools and Ray (the Ray Serve
+# and Ray Data tests run it).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: install run test test-fast lint-imports test-deps bench bench-batching load soak eval clean
+.PHONY: install install-test run test test-fast lint-imports test-deps bench bench-batching load soak eval wordnet clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -e '.[test,ray]'
+	$(BIN)/python -m pip install --quiet -e .
 	@touch $(STAMP)
 
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,ray]'
+	@touch $(TEST_STAMP)
+
 install: $(STAMP)
+
+install-test: $(TEST_STAMP)
 
 run: $(STAMP)
 	$(BIN)/lexiflow serve
 
-lint-imports: $(STAMP)
+lint-imports: $(TEST_STAMP)
 	$(BIN)/lint-imports
 
 # The web page's browser tests drive Debian's headless Chromium, and the load-balancer tests
@@ -38,22 +47,22 @@ test-deps:
 	        || echo "chromium/nginx install failed: the browser and load-balancer tests will skip"; \
 	fi
 
-test: $(STAMP) lint-imports test-deps
+test: $(TEST_STAMP) lint-imports test-deps
 	$(BIN)/python -m pytest -q
 
-test-fast: $(STAMP)
+test-fast: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python bench/bench_api.py
 
-bench-batching: $(STAMP)
+bench-batching: $(TEST_STAMP)
 	$(BIN)/python bench/bench_batching.py
 
-load: $(STAMP)
+load: $(TEST_STAMP)
 	$(BIN)/python bench/load_test.py
 
-soak: $(STAMP)
+soak: $(TEST_STAMP)
 	$(BIN)/python bench/load_test.py --soak
 
 eval: $(STAMP)
@@ -62,6 +71,11 @@ eval: $(STAMP)
 	$(BIN)/lexiflow eval seq2seq artifacts/seq2seq/en-es-attn --beam 1,5
 	$(BIN)/lexiflow eval word2vec --shared-vocab --markdown
 	$(BIN)/lexiflow eval senses
+	$(BIN)/lexiflow eval senses --wordnet --out /tmp/lexiflow-wsd.json  # compare with artifacts/senses/wsd.json
+	$(BIN)/python bench/homonyms.py
+
+wordnet: $(STAMP)
+	$(BIN)/python -m training.wordnet
 
 clean:
 	rm -rf $(VENV) .pytest_cache .import_linter_cache *.egg-info

@@ -467,7 +467,12 @@ def load_classifier():  # noqa: ANN201 - a TextClassifier or None
         return None
     set_torch_threads(Settings(workers=1).effective_torch_threads)
     name, folder = next(iter(found.items()))
-    return TextClassifier.load(folder, name=name)
+    encoder = None
+    if TextClassifier.needs_encoder(folder):  # a contextual CNN reads the shipped encoder, as the service does
+        from pipelines import ContextualEncoder
+
+        encoder = ContextualEncoder.load(default_encoder_path(), name=ENCODER_NAME)
+    return TextClassifier.load(folder, name=name, encoder=encoder)
 
 
 if __name__ == "__main__":

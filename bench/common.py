@@ -1,16 +1,17 @@
 """What every benchmark script shares: a free loopback port and the machine it ran on.
 
-The scripts are run as files (`python bench/NAME.py`), so this folder is on ``sys.path`` and
-they import this module as ``common``.
+The scripts are run as files (`PYTHONPATH=. python bench/NAME.py`), so this folder is on
+``sys.path`` and they import this module as ``common``. The machine description is the one the
+trainers' run cards use (``models.runcard``).
 """
 
 from __future__ import annotations
 
-import os
-import platform
-import re
 import socket
-from pathlib import Path
+
+from models.runcard import cpu_model, machine_line, usable_cores
+
+__all__ = ["cpu_model", "free_port", "machine", "usable_cores"]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -19,25 +20,6 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return re.sub(r"\s+", " ", line.split(":", 1)[1]).strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (a container's CPU set), not the host's count."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
 def machine() -> str:
     """``N cores (CPU), OS release, Python X``: the line each BENCHMARKS.md section records."""
-    return (f"{usable_cores()} cores ({cpu_model()}), {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}")
+    return machine_line()

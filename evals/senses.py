@@ -285,7 +285,7 @@ def format_table(rows: Sequence[dict[str, object]]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lexiflow eval senses", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="lexiflow eval senses", description=__doc__.split("\n\n")[0].replace("``", ""))
     p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE,
                    help=f"where the WiC pairs are built and cached (default {DEFAULT_CACHE})")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="data set seed: split and sampling (default 13)")
@@ -295,10 +295,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"where to write the calibration (default {DEFAULT_CALIBRATION})")
     p.add_argument("--no-calibration", action="store_true", help="do not write a calibration file")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument("--wordnet", action="store_true",
+                   help="instead: WordNet WSD (a), WiC with the grouping representation (b), coarse grouping (c) "
+                        "and latency; writes artifacts/senses/wsd.json (see evals/wsd.py; --stage fit|group|all)")
     return p
 
 
 def eval_main(argv: list[str] | None = None) -> int:
+    given = list(argv if argv is not None else sys.argv[1:])
+    if "--wordnet" in given:  # WordNet disambiguation and grouping (evals.wsd, evals.grouping)
+        from evals.wsd import wordnet_main
+
+        return wordnet_main([a for a in given if a != "--wordnet"])
     args = build_parser().parse_args(argv)
     if args.limit is not None and args.limit < 2:
         raise SystemExit("--limit must be at least 2")

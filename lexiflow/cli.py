@@ -1,11 +1,13 @@
-"""``lexiflow serve | serve-ray | train | eval | batch``.
+"""lexiflow: serve the REST API, train and evaluate its models, run batch jobs.
 
 ``serve`` runs the API with uvicorn (settings come from ``LEXIFLOW_*`` environment variables;
 the flags here override host, port, workers and log level). ``train`` and ``eval`` hand their
 arguments to the training and evaluation modules (``training/``, ``evals/``); see
 ``lexiflow train TASK --help``. ``batch`` runs one task over a JSONL or text corpus, resumably
-(``lexiflow/batch.py``; see ``lexiflow batch TASK --help``). ``serve-ray`` runs the same app on
+(``lexiflow/batch/``; see ``lexiflow batch TASK --help``). ``serve-ray`` runs the same app on
 Ray Serve (``service/ray_serve.py``, needs ``lexiflow[ray]``).
+
+Help texts are plain text (no reST markup): ``--help`` prints them as they are.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ def _offline_entries(task: str) -> tuple[object | None, object | None]:
         from training import seq2seq
         return seq2seq.main, seq2seq.eval_main
     if task == "word2vec":
+        from evals import word_vectors
         from training import word2vec
-        return word2vec.main, word2vec.eval_main
+        return word2vec.main, word_vectors.eval_main
     if task == "senses":
         from evals import senses
         return None, senses.eval_main
@@ -34,6 +37,35 @@ def _offline_entries(task: str) -> tuple[object | None, object | None]:
 
 
 OFFLINE_TASKS = ("classifier", "seq2seq", "senses", "word2vec")  # senses has only `eval`
+# One line per task for `lexiflow train --help` / `lexiflow eval --help` (each task's own parser has the rest).
+SUMMARIES = {
+    "train": {
+        "classifier": "a Kim (2014) CNN sentence classifier (TREC questions, MR movie reviews, or a "
+                      ".csv/.tsv/.jsonl file)",
+        "seq2seq": "an LSTM encoder-decoder with attention (English -> Spanish on Tatoeba pairs)",
+        "word2vec": "word2vec (gensim) on WikiText-2 or a text file, saved as a versioned artifact",
+    },
+    "eval": {
+        "classifier": "a CNN classifier artifact on the held-out test split it was trained for",
+        "seq2seq": "corpus BLEU and chrF (sacrebleu) of a translation artifact on its held-out test set",
+        "senses": "static vs contextual vectors on the WordNet WiC-style benchmark, and the calibration "
+                  "the service uses for same-sense verdicts",
+        "word2vec": "static vectors on analogies, WordSim-353 and SimLex-999 (test files shipped in gensim)",
+    },
+}
+
+
+def version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("lexiflow")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0.0.0+local"
+
+
+# the serving task's name works too: `lexiflow train classify` trains the classifier `classify` serves
+OFFLINE_ALIASES = {"classify": "classifier"}
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -89,6 +121,7 @@ def _serve_ray(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
 
 def _dispatch(kind: str, args: argparse.Namespace, rest: list[str]) -> int:
+    args.task = OFFLINE_ALIASES.get(args.task, args.task)
     try:
         train_entry, eval_entry = _offline_entries(args.task)
     except ImportError as exc:
@@ -102,6 +135,7 @@ def _dispatch(kind: str, args: argparse.Namespace, rest: list[str]) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lexiflow", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the REST API")
@@ -132,14 +166,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve_ray.set_defaults(func=lambda a, rest, p=serve_ray: _serve_ray(a, p))
 
     for kind in ("train", "eval"):
-        p = sub.add_parser(kind, help=f"{kind} a model (options after the task: `lexiflow {kind} TASK --help`)",
-                           add_help=True)
-        p.add_argument("task", choices=[t for t in OFFLINE_TASKS if kind == "eval" or t != "senses"])
+        p = sub.add_parser(kind, help=f"{kind} a model (options after the task: lexiflow {kind} TASK --help)",
+                           description=f"{'Train' if kind == 'train' else 'Evaluate'} one of lexiflow's models. "
+                                       f"Everything after TASK goes to that task's own options: "
+                                       f"lexiflow {kind} TASK --help lists them.")
+        tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
+        for task, summary in SUMMARIES[kind].items():
+            aliases = [a for a, t in OFFLINE_ALIASES.items() if t == task]
+            tasks.add_parser(task, aliases=aliases, help=summary, add_help=False)  # main() hands TASK's args over
         p.set_defaults(func=lambda a, rest, kind=kind: _dispatch(kind, a, rest))
 
     # Everything after `batch` belongs to lexiflow.batch's own parser (main() hands it over).
     batch = sub.add_parser("batch", help="run lemmatize, tokenize, embed, classify or translate over a JSONL/text "
-                                         "corpus, resumably (`lexiflow batch TASK --help`)", add_help=False)
+                                         "corpus, resumably (lexiflow batch TASK --help)", add_help=False)
     batch.set_defaults(func=lambda a, rest: _batch(rest))
     return parser
 
@@ -152,7 +191,8 @@ def _batch(rest: list[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if len(args_list) >= 2 and args_list[0] in ("train", "eval") and args_list[1] in OFFLINE_TASKS:
+    offline = (*OFFLINE_TASKS, *OFFLINE_ALIASES)
+    if len(args_list) >= 2 and args_list[0] in ("train", "eval") and args_list[1] in offline:
         # everything after the task (``--help`` included) belongs to the task's own parser
         return _dispatch(args_list[0], argparse.Namespace(task=args_list[1]), args_list[2:])
     if args_list and args_list[0] == "batch":

@@ -35,10 +35,11 @@ from models.checkpoint import (
     load_state_into,
     save_artifact,
 )
-from models.vocab import Vocab
+from models import text_cnn_card
+from models.vocab import TOKENIZERS, Vocab
 
 FORMAT = "textcnn-v1"
-EMBEDDING_MODES = ("rand", "static", "non-static", "multichannel")
+EMBEDDING_MODES = ("rand", "static", "non-static", "multichannel", "contextual")
 CONV_PADDINGS = ("valid", "wide")
 VOCAB_FILE = "vocab.txt"
 LABELS_FILE = "labels.json"
@@ -63,8 +64,18 @@ class TextCNNConfig:
     # "valid": windows lie inside the text; "wide" (Kim's code): k-1 zero vectors pad each end, so
     # windows may hang over the sentence boundaries and a filter can see "first word is What"
     conv_padding: str = "valid"
+    # how text becomes tokens (models.vocab.TOKENIZERS); artifacts saved before this field read "words"
+    tokenizer: str = "words"
+    # "contextual": the input is each word's hidden states from a frozen encoder that ships separately
+    # (never inside the artifact): (B, T, K, E) for the K hidden states ``encoder_layers`` (0 = the
+    # encoder's embedding layer), mixed by a learned softmax over K times a learned scale (ELMo's
+    # scalar mix; K = 1 is one fixed layer). The loader checks the encoder's name and sizes.
+    encoder: str | None = None
+    encoder_layers: tuple[int, ...] = ()
+    encoder_num_layers: int = 0  # the encoder's transformer layers (it has encoder_num_layers + 1 hidden states)
 
     def __post_init__(self) -> None:
+        self.encoder_layers = tuple(int(k) for k in self.encoder_layers)
         self.filter_sizes = tuple(int(k) for k in self.filter_sizes)
         if self.format != FORMAT:
             raise ValueError(f"format must be {FORMAT!r}, got {self.format!r}")
@@ -82,6 +93,21 @@ class TextCNNConfig:
             raise ValueError(f"conv_padding must be one of {CONV_PADDINGS}, got {self.conv_padding!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.tokenizer not in TOKENIZERS:
+            raise ValueError(f"tokenizer must be one of {TOKENIZERS}, got {self.tokenizer!r}")
+        if self.contextual:
+            if not self.encoder or not self.encoder_layers or self.encoder_num_layers < 1:
+                raise ValueError("a contextual model needs encoder, encoder_layers and encoder_num_layers")
+            if len(set(self.encoder_layers)) != len(self.encoder_layers) or not all(
+                    0 <= k <= self.encoder_num_layers for k in self.encoder_layers):
+                raise ValueError(f"encoder_layers must be distinct hidden-state indices in 0..{self.encoder_num_layers}, "
+                                 f"got {self.encoder_layers}")
+        elif self.encoder_layers:
+            raise ValueError(f"encoder_layers is for embedding_mode 'contextual', not {self.embedding_mode!r}")
+
+    @property
+    def contextual(self) -> bool:
+        return self.embedding_mode == "contextual"
 
     @property
     def max_width(self) -> int:
@@ -101,7 +127,11 @@ class TextCNN(nn.Module):
         super().__init__()
         self.config = config
         c = config
-        self.embedding = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=c.padding_idx)
+        self.embedding = (None if c.contextual else
+                          nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=c.padding_idx))
+        # contextual: softmax-weighted mix of the K hidden states, times a scale
+        self.layer_logits = nn.Parameter(torch.zeros(len(c.encoder_layers))) if c.contextual else None
+        self.layer_scale = nn.Parameter(torch.ones(())) if c.contextual else None
         if c.embedding_mode == "static":
             self.embedding.weight.requires_grad_(False)
         # multichannel: a second, frozen copy of the table
@@ -121,6 +151,8 @@ class TextCNN(nn.Module):
     def load_pretrained(self, vectors: torch.Tensor, found: torch.Tensor | None = None) -> None:
         """Copy a (V, E) table into the embedding(s); rows where ``found`` is False keep their
         random initialisation. The padding row is set to zero."""
+        if self.embedding is None:
+            raise ValueError("a contextual model has no embedding table")
         if tuple(vectors.shape) != (self.config.vocab_size, self.config.embed_dim):
             raise ValueError(f"vectors have shape {tuple(vectors.shape)}, expected "
                              f"({self.config.vocab_size}, {self.config.embed_dim})")
@@ -134,7 +166,16 @@ class TextCNN(nn.Module):
         if self.embedding_static is not None:
             self.embedding_static.weight.copy_(self.embedding.weight)
 
+    def layer_weights(self) -> list[float]:
+        """The contextual mix: softmax weight of each of ``encoder_layers`` (empty otherwise)."""
+        if self.layer_logits is None:
+            return []
+        return torch.softmax(self.layer_logits.detach().float(), dim=0).tolist()
+
     def _embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+        if self.embedding is None:  # contextual: input_ids are the features (B, T, K, E)
+            w = torch.softmax(self.layer_logits, dim=0)  # (K,)
+            return self.layer_scale * torch.einsum("btke,k->bte", input_ids.to(w.dtype), w)  # (B, T, E)
         x = self.embedding(input_ids)  # (B, T, E)
         if self.embedding_static is not None:
             # Kim: each filter is applied to both channels and the results are added. Convolution is
@@ -151,6 +192,8 @@ class TextCNN(nn.Module):
         if lengths is not None:
             T = input_ids.size(1)
             return torch.arange(T, device=input_ids.device)[None, :] < lengths.to(input_ids.device)[:, None]
+        if self.config.contextual:
+            raise ValueError("a contextual model needs lengths or a mask")
         return input_ids != self.config.padding_idx
 
     def _features(
@@ -163,10 +206,13 @@ class TextCNN(nn.Module):
         T = input_ids.size(1)
         if T < self.config.max_width:  # shorter than the widest filter: pad so every width has a window
             pad = self.config.max_width - T
-            input_ids = F.pad(input_ids, (0, pad), value=self.config.padding_idx)
+            if self.config.contextual:  # features (B, T, K, E)
+                input_ids = F.pad(input_ids, (0, 0, 0, 0, 0, pad))
+            else:
+                input_ids = F.pad(input_ids, (0, pad), value=self.config.padding_idx)
             valid = F.pad(valid, (0, pad), value=False)
         # zero the padding positions explicitly (a mask may mark real ids as padding)
-        x = self._embed(input_ids) * valid.unsqueeze(-1).to(self.embedding.weight.dtype)  # (B, T, E)
+        x = self._embed(input_ids) * valid.unsqueeze(-1).to(self.fc.weight.dtype)  # (B, T, E)
         x = x.transpose(1, 2)  # (B, E, T)
         pooled, starts = [], []
         for k, conv in zip(self.config.filter_sizes, self.convs):
@@ -189,8 +235,9 @@ class TextCNN(nn.Module):
         lengths: torch.Tensor | None = None,
         mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """``input_ids`` (B, T) right-padded; ``lengths`` (B,) or ``mask`` (B, T) (True = token).
-        Without either, positions equal to ``padding_idx`` are padding. Returns logits (B, C)."""
+        """``input_ids`` (B, T) right-padded (contextual: features (B, T, K, E)); ``lengths`` (B,) or
+        ``mask`` (B, T) (True = token). Without either, positions equal to ``padding_idx`` are padding
+        (contextual models need one of them). Returns logits (B, C)."""
         z, _, _ = self._features(input_ids, lengths, mask)  # (B, F*W)
         z = self.dropout(z)  # (B, F*W)
         return self.fc(z)  # (B, C)
@@ -331,7 +378,13 @@ def summary(config: TextCNNConfig, *, seq_len: int = 32) -> dict[str, Any]:
         raise ValueError(f"seq_len must be >= 1, got {seq_len}")
     T = max(seq_len, c.max_width)
     V, E, Fn, C = c.vocab_size, c.embed_dim, c.num_filters, c.num_classes
-    rows = [LayerRow("embedding", f"(B, {T})", f"(B, {T}, {E})", V * E, c.embedding_mode != "static")]
+    if c.contextual:
+        K = len(c.encoder_layers)
+        rows = [LayerRow(f"encoder {c.encoder} hidden states {list(c.encoder_layers)}, word = mean of its "
+                         "wordpieces (frozen, shipped separately)", f"(B, {T}) words", f"(B, {T}, {K}, {E})", 0, False),
+                LayerRow(f"layer mix (softmax over {K} + scale)", f"(B, {T}, {K}, {E})", f"(B, {T}, {E})", K + 1, True)]
+    else:
+        rows = [LayerRow("embedding", f"(B, {T})", f"(B, {T}, {E})", V * E, c.embedding_mode != "static")]
     if c.embedding_mode == "multichannel":
         rows.append(LayerRow("embedding_static", f"(B, {T})", f"(B, {T}, {E})", V * E, False))
     out_len = {k: T + 2 * c.edge_padding(k) - k + 1 for k in c.filter_sizes}
@@ -445,7 +498,7 @@ def load(folder: str | Path) -> tuple[TextCNN, Vocab, list[str], dict[str, Any]]
     for pname, tensor in model.state_dict().items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise ArtifactError(f"{folder / WEIGHTS_FILE}: {pname} holds NaN or infinite values")
-    tables = [model.embedding] + ([model.embedding_static] if model.embedding_static is not None else [])
+    tables = [t for t in (model.embedding, model.embedding_static) if t is not None]
     for emb in tables:
         if not torch.all(emb.weight[config.padding_idx] == 0):
             raise ArtifactError(f"{folder / WEIGHTS_FILE}: the padding row {config.padding_idx} of the embedding "
@@ -466,66 +519,10 @@ def load(folder: str | Path) -> tuple[TextCNN, Vocab, list[str], dict[str, Any]]
     return model, vocab, list(labels), meta
 
 
-def _describe_vectors(vectors: Any) -> str:
-    if not isinstance(vectors, Mapping):
-        return str(vectors or "none (random embeddings)")
-    text = f"{vectors.get('source', vectors.get('name', '?'))} (licence: {vectors.get('licence', '?')})"
-    notes = []
-    if "found" in vectors and "vocab_size" in vectors:
-        notes.append(f"{vectors['found']:,} of {vectors['vocab_size']:,} vocabulary words found")
-    if vectors.get("scaled_by"):
-        notes.append(f"scaled by {vectors['scaled_by']}")
-    if vectors.get("added_after_training"):
-        notes.append(f"{vectors['added_after_training']:,} words never seen in training appended after it")
-    return text + (f"; {', '.join(notes)}" if notes else "")
-
-
 def render_model_card(config: TextCNNConfig, labels: Sequence[str], metrics: Mapping[str, Any],
                       data_card: Mapping[str, Any]) -> str:
     """A short Markdown model card from the config, metrics and data card."""
-    test = metrics.get("test") or {}
-    lines = [
-        f"# {data_card.get('name', 'TextCNN classifier')}",
-        "",
-        "A Kim (2014) convolutional n-gram sentence classifier "
-        f"(`{config.embedding_mode}` embeddings, filter widths {', '.join(map(str, config.filter_sizes))}, "
-        f"{config.num_filters} feature maps each), format `{config.format}`.",
-        "",
-        f"- Labels: {', '.join(labels)}",
-        f"- Vocabulary: {config.vocab_size} tokens, {config.embed_dim}-d embeddings, lower-cased: {config.lower}",
-        f"- Parameters: {summary(config)['total']:,}",
-    ]
-    if data_card:
-        lines += [
-            f"- Training data: {data_card.get('source', '?')} (licence: {data_card.get('licence', '?')})",
-            f"- Splits: {json.dumps(data_card.get('splits', {}))}",
-            f"- Pretrained vectors: {_describe_vectors(data_card.get('vectors'))}",
-            f"- Trained with: `{data_card.get('command', '?')}` in {data_card.get('training_seconds', '?')} s "
-            f"on {data_card.get('machine', '?')}",
-        ]
-    if test:
-        lines += ["", "## Evaluation (held-out test split, never used for model selection)", "",
-                  f"- accuracy: {test.get('accuracy', float('nan')):.4f}",
-                  f"- macro-F1: {test.get('macro_f1', float('nan')):.4f}"]
-        if test.get("per_class"):
-            lines += ["", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
-            for lab, c in test["per_class"].items():
-                lines.append(f"| {lab} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |")
-        if test.get("confusion") and len(test["confusion"]) == len(labels):
-            lines += ["", "Confusion matrix (rows = true, columns = predicted):", "",
-                      "| | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
-            for lab, row in zip(labels, test["confusion"]):
-                lines.append(f"| **{lab}** | " + " | ".join(str(v) for v in row) + " |")
-    lines += [
-        "",
-        "## Limitations",
-        "",
-        "Word-level model with a closed vocabulary: unknown words map to `<unk>`. Trained on short English "
-        "questions/sentences; expect lower accuracy on other domains. Evidence n-grams are the argmax windows "
-        "of the max-pooled filters and their exact contributions to the predicted logit, not a causal account.",
-        "",
-    ]
-    return "\n".join(lines)
+    return text_cnn_card.render(config, labels, metrics, data_card, parameters=summary(config)["total"])
 
 
 __all__ = [

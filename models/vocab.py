@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from models.atomic import write_text_atomic  # the one atomic write (training.seq2seq imports it from here)
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 
@@ -19,16 +20,66 @@ PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 _TOKEN_RE = re.compile(r"\w+(?:['’-]\w+)*|[^\w\s]", re.UNICODE)
 
 
-def tokenize_with_spans(text: str, *, lower: bool = True) -> list[tuple[str, int, int]]:
-    """Split text into (token, start, end) with character offsets into ``text``."""
-    return [
-        (m.group(0).lower() if lower else m.group(0), m.start(), m.end())
-        for m in _TOKEN_RE.finditer(text)
-    ]
+# Tokenizer schemes, recorded in every artifact that needs one (an artifact keeps the scheme it
+# was trained with):
+#   "words": the regex above; contractions stay whole ("what's", "don't") and an apostrophe
+#            standing alone is its own token (TREC's "What 's" -> "what", "'", "s").
+#   "ptb":   Penn-Treebank clitics, as TREC (and Kim 2014's preprocessing of MR) tokenise:
+#            "What's" and "What 's" -> "what", "'s"; "don't" and "do n't" -> "do", "n't";
+#            "can't" -> "can", "n't"; "won't" -> "will", "n't"; 're 've 'll 'd 'm split off;
+#            curly apostrophes (’ ʼ) read as '; PTB quotes `` and '' read as ".
+TOKENIZERS = ("words", "ptb")
+_APOS = "'’ʼ"
+_CLITIC = rf"[{_APOS}](?:s|re|ve|ll|d|m)(?![^\W_])"
+_PTB_RE = re.compile(
+    rf"n[{_APOS}]t(?![^\W_])"  # n't (standalone "do n't", or after a stem cut by the next branch)
+    rf"|[^\W_ʼ]+(?=n[{_APOS}]t(?![^\W_]))"  # the stem of don't / can't (stops before the n)
+    rf"|{_CLITIC}"  # 's 're 've 'll 'd 'm, attached or standalone
+    rf"|[{_APOS}]t(?![^\W_])"  # TREC's "can 't" / "doesn 't": read as n't (the stem is fixed below)
+    rf"|``|''"  # PTB quotes
+    rf"|[^\Wʼ]+(?:(?:[{_APOS}](?!(?:s|re|ve|ll|d|m|t)(?![^\W_]))|-)[^\Wʼ]+)*"  # words: o'clock, o'neill, x-ray
+    r"|[^\w\s]|ʼ",  # one other character (ʼ is a letter to \w: kept out of words, read as an apostrophe)
+    re.UNICODE | re.IGNORECASE,
+)
+_PTB_STEMS = {"ca": "can", "wo": "will", "sha": "shall"}  # PTB's ca n't, wo n't, sha n't
 
 
-def tokenize(text: str, *, lower: bool = True) -> list[str]:
-    return [tok for tok, _, _ in tokenize_with_spans(text, lower=lower)]
+def _ptb_tokens(text: str) -> list[tuple[str, int, int]]:
+    out: list[tuple[str, int, int]] = []
+    for m in _PTB_RE.finditer(text):
+        tok = m.group(0)
+        for a in _APOS[1:]:
+            tok = tok.replace(a, "'")
+        low = tok.lower()
+        if low in ("``", "''"):
+            tok = '"'
+        elif low == "'t":  # TREC's "doesn 't": the n went to the stem, take it back
+            tok = "n't"
+            if out and len(out[-1][0]) >= 2 and out[-1][0][-1] in "nN":
+                out[-1] = (out[-1][0][:-1], out[-1][1], out[-1][2])
+        elif low == "n't":
+            tok = "n't"
+        if tok == "n't" and out:  # PTB's "ca n't", "wo n't": the stem as a word
+            prev, s, e = out[-1]
+            out[-1] = (_PTB_STEMS.get(prev.lower(), prev), s, e)
+        out.append((tok, m.start(), m.end()))
+    return out
+
+
+def tokenize_with_spans(text: str, *, lower: bool = True, scheme: str = "words") -> list[tuple[str, int, int]]:
+    """Split text into (token, start, end) with character offsets into ``text``; ``scheme`` is
+    one of ``TOKENIZERS`` (the token strings of "ptb" are normalised: n't, ', ")."""
+    if scheme == "words":
+        spans = [(m.group(0), m.start(), m.end()) for m in _TOKEN_RE.finditer(text)]
+    elif scheme == "ptb":
+        spans = _ptb_tokens(text)
+    else:
+        raise ValueError(f"tokenizer must be one of {TOKENIZERS}, got {scheme!r}")
+    return [(t.lower(), s, e) for t, s, e in spans] if lower else spans
+
+
+def tokenize(text: str, *, lower: bool = True, scheme: str = "words") -> list[str]:
+    return [tok for tok, _, _ in tokenize_with_spans(text, lower=lower, scheme=scheme)]
 
 
 @dataclass
@@ -105,23 +156,3 @@ class Vocab:
         if itos and itos[-1] == "":
             itos.pop()
         return cls(itos, unk_token=unk_token, pad_token=pad_token)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -14,6 +14,16 @@ maximum fell on that n-gram) and character offsets into the text.
 Any length is accepted: texts are batched by a token budget (long texts go alone), a text shorter
 than the widest filter is padded inside the model, and ``max_tokens`` truncation is explicit and
 reported per result (``truncated_tokens``).
+
+Two kinds of artifact: word-embedding CNNs (GloVe, word2vec, random) and contextual CNNs, whose
+input is each word's hidden states from the shipped encoder (the mean of its wordpieces'). A
+contextual artifact holds only the CNN: ``load(folder, encoder=...)`` takes the service's one
+``ContextualEncoder`` and checks its name, layer count and width against the artifact's config.
+Text is tokenized with the scheme recorded in the artifact (``models.vocab.TOKENIZERS``).
+
+Evidence: the model explains its logit per (window, width); windows of different widths that
+cover the same words (at the text's edges, or short texts) are merged into one entry per span,
+``width`` the widest filter among them, ``widths`` all of them and ``contribution`` their sum.
 """
 
 from __future__ import annotations
@@ -26,9 +36,10 @@ from typing import Any
 import torch
 
 from models import text_cnn
-from models.checkpoint import ArtifactError
+from models.checkpoint import ArtifactError, load_config
 from models.text_cnn import TextCNN, pad_batch
 from models.vocab import Vocab, tokenize_with_spans
+from pipelines.embeddings.contextual import ContextualEncoder
 from pipelines.errors import ResourceError
 
 __all__ = ["Evidence", "Classification", "TextClassifier"]
@@ -46,6 +57,7 @@ class Evidence:
     width: int  # filter width in tokens (the n of the n-gram; fewer tokens at the end of a short text)
     contribution: float  # sum over ``filters`` of pooled activation * output weight of the predicted label
     filters: tuple[int, ...]  # indices of the filters whose maximum fell on this n-gram
+    widths: tuple[int, ...] = ()  # every filter width whose window covers exactly this span (widest last)
 
 
 @dataclass(frozen=True)
@@ -81,7 +93,20 @@ class TextClassifier:
         batch_size: int = 64,
         max_batch_tokens: int = 16384,
         max_tokens: int | None = None,
+        encoder: ContextualEncoder | None = None,
     ) -> None:
+        cfg = model.config
+        if cfg.contextual:
+            if encoder is None:
+                raise ResourceError(f"classifier {name!r} reads the hidden states of the encoder {cfg.encoder!r}, "
+                                    "which is not loaded", code="bad-artifact")
+            if (encoder.name, encoder.num_layers, encoder.hidden_size) != (
+                    cfg.encoder, cfg.encoder_num_layers, cfg.embed_dim):
+                raise ResourceError(
+                    f"classifier {name!r} was trained on encoder {cfg.encoder!r} ({cfg.encoder_num_layers} layers, "
+                    f"{cfg.embed_dim}-d) but the loaded encoder is {encoder.name!r} ({encoder.num_layers} layers, "
+                    f"{encoder.hidden_size}-d)", code="bad-artifact")
+        self.encoder = encoder if cfg.contextual else None
         if len(labels) != model.config.num_classes:
             raise ValueError(f"{len(labels)} labels for a model with {model.config.num_classes} outputs")
         if len(vocab) != model.config.vocab_size:
@@ -113,10 +138,12 @@ class TextClassifier:
         batch_size: int = 64,
         max_batch_tokens: int = 16384,
         max_tokens: int | None = None,
+        encoder: ContextualEncoder | None = None,
     ) -> TextClassifier:
         """Load an artifact folder. Raises ``ResourceError`` naming the missing, corrupt or
         inconsistent file (vocabulary size vs embedding rows, pad id, labels vs output layer, weights
-        vs config) and how to make a new one."""
+        vs config) and how to make a new one; for a contextual artifact, when ``encoder`` is missing
+        or is not the one it was trained on."""
         folder = Path(folder)
         try:
             model, vocab, labels, meta = text_cnn.load(folder)
@@ -125,7 +152,15 @@ class TextClassifier:
                                 code="bad-artifact") from exc
         default_name = str(meta.get("data_card", {}).get("name") or folder.name)
         return cls(model, vocab, labels, meta, name=name or default_name, path=folder, batch_size=batch_size,
-                   max_batch_tokens=max_batch_tokens, max_tokens=max_tokens)
+                   max_batch_tokens=max_batch_tokens, max_tokens=max_tokens, encoder=encoder)
+
+    @staticmethod
+    def needs_encoder(folder: str | Path) -> bool:
+        """Whether the artifact in ``folder`` is a contextual one (reads only its config)."""
+        try:
+            return bool(load_config(Path(folder), text_cnn.TextCNNConfig, expected_format=text_cnn.FORMAT).contextual)
+        except ArtifactError:
+            return False  # ``load`` reports the bad artifact
 
     @property
     def version(self) -> str:
@@ -142,22 +177,35 @@ class TextClassifier:
         limit = self.max_tokens if max_tokens is None else max_tokens
         if limit is not None and limit < 1:
             raise ValueError(f"max_tokens must be >= 1, got {limit}")
-        lower = self.model.config.lower
+        cfg = self.model.config
         tokenized = []
         cut = []
         for t in texts:
-            spans = tokenize_with_spans(t, lower=lower)
+            spans = tokenize_with_spans(t, lower=cfg.lower, scheme=cfg.tokenizer)
             cut.append(max(0, len(spans) - limit) if limit is not None else 0)
             tokenized.append(spans[:limit] if limit is not None else spans)
-        id_lists = [self.vocab.encode(tok for tok, _, _ in spans) for spans in tokenized]
-        unk = self.vocab.unk_id
+        if self.encoder is not None:
+            states = self.encoder.word_features(texts, [[(s, e) for _, s, e in sp] for sp in tokenized],
+                                                cfg.encoder_layers)
+            for i, st in enumerate(states):  # words after the encoder's own length limit are cut too
+                cut[i] += len(tokenized[i]) - len(st.vectors)
+                tokenized[i] = tokenized[i][: len(st.vectors)]
+            unknown = [st.unknown for st in states]
+            lengths_all = [len(st.vectors) for st in states]
+        else:
+            id_lists = [self.vocab.encode(tok for tok, _, _ in spans) for spans in tokenized]
+            unknown = [ids.count(self.vocab.unk_id) for ids in id_lists]
+            lengths_all = [len(ids) for ids in id_lists]
         out: list[Classification | None] = [None] * len(texts)
         with torch.inference_mode():
-            for batch in self._batches([len(ids) for ids in id_lists]):
-                ids, lengths = pad_batch([id_lists[i] for i in batch], pad_id=self.vocab.pad_id,
-                                         min_length=self.model.config.max_width)
-                for i, ex in zip(batch, self.model.explain(ids, lengths, per_filter=False)):
-                    out[i] = self._result(texts[i], tokenized[i], id_lists[i].count(unk), cut[i], ex, top_k)
+            for batch in self._batches(lengths_all):
+                if self.encoder is not None:
+                    x, lengths = _pad_features([states[i].vectors for i in batch], cfg.max_width)
+                else:
+                    x, lengths = pad_batch([id_lists[i] for i in batch], pad_id=self.vocab.pad_id,
+                                           min_length=cfg.max_width)
+                for i, ex in zip(batch, self.model.explain(x, lengths, per_filter=False)):
+                    out[i] = self._result(texts[i], tokenized[i], unknown[i], cut[i], ex, top_k)
         return out  # type: ignore[return-value]
 
     def _batches(self, lengths: list[int]) -> list[list[int]]:
@@ -181,15 +229,12 @@ class TextClassifier:
         probs = torch.softmax(torch.tensor(ex.logits, dtype=torch.float64), dim=0).tolist()
         ranked = sorted(zip(self.labels, probs), key=lambda kv: (-kv[1], kv[0]))
         evidence = []
-        for g in ex.ngrams:
-            if len(evidence) >= top_k:
-                break
-            if g.end <= g.start:  # a window over padding only (an empty text): no n-gram to show
-                continue
-            start, end = spans[g.start][1], spans[g.end - 1][2]
-            evidence.append(Evidence(text=text[start:end], start=start, end=end, token_start=g.start,
-                                     token_end=g.end, width=g.width, contribution=g.contribution,
-                                     filters=g.filters))
+        for (ts, te), group in merge_spans(ex.ngrams)[:top_k]:
+            start, end = spans[ts][1], spans[te - 1][2]
+            widths = tuple(sorted({g.width for g in group}))
+            evidence.append(Evidence(text=text[start:end], start=start, end=end, token_start=ts, token_end=te,
+                                     width=widths[-1], contribution=sum(g.contribution for g in group),
+                                     filters=tuple(sorted(f for g in group for f in g.filters)), widths=widths))
         return Classification(
             label=self.labels[ex.target],
             score=float(probs[ex.target]),
@@ -223,8 +268,35 @@ class TextClassifier:
             "embed_dim": cfg.embed_dim,
             "vocab_size": len(self.vocab),
             "lowercase": cfg.lower,
+            "tokenizer": cfg.tokenizer,
+            "encoder": ({"name": cfg.encoder, "layers": list(cfg.encoder_layers),
+                         "layer_weights": [round(w, 4) for w in self.model.layer_weights()],
+                         "version": self.encoder.version if self.encoder is not None else None}
+                        if cfg.contextual else None),
             "max_tokens": self.max_tokens,
             "metrics": self.meta.get("metrics", {}),
             "data_card": self.meta.get("data_card", {}),
             "summary": self.summary(),
         }
+
+
+def merge_spans(ngrams: Sequence[text_cnn.NgramEvidence]) -> list[tuple[tuple[int, int], list[text_cnn.NgramEvidence]]]:
+    """Group the model's n-grams by the words they cover ((token_start, token_end)): windows of
+    different widths that cover the same words (they hang over the text's edges) become one span.
+    Windows over padding only are dropped. Largest total contribution first (ties: leftmost, shortest)."""
+    groups: dict[tuple[int, int], list[text_cnn.NgramEvidence]] = {}
+    for g in ngrams:
+        if g.end > g.start:
+            groups.setdefault((g.start, g.end), []).append(g)
+    return sorted(groups.items(), key=lambda kv: (-sum(g.contribution for g in kv[1]), kv[0][0], kv[0][1]))
+
+
+def _pad_features(vectors: Sequence[Any], min_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad (n, K, H) arrays into (B, T, K, H) float32, T >= ``min_length``; and lengths (B,)."""
+    lengths = torch.tensor([len(v) for v in vectors], dtype=torch.long)
+    K, H = vectors[0].shape[1:]
+    x = torch.zeros(len(vectors), max(min_length, int(lengths.max())), K, H)  # (B, T, K, H)
+    for r, v in enumerate(vectors):
+        if len(v):
+            x[r, : len(v)] = torch.as_tensor(v, dtype=torch.float32)
+    return x, lengths

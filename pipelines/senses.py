@@ -1,9 +1,17 @@
 """Does a word mean the same thing in these sentences?
 
 Static vectors give a word one vector whatever the context; the contextual encoder gives each
-occurrence its own. ``SenseComparer.compare`` puts both side by side, groups the occurrences
-into senses with a threshold calibrated on a WordNet WiC benchmark (``lexiflow eval senses``),
-and says how sure it is.
+occurrence its own. ``SenseComparer.compare`` puts both side by side and groups every occurrence
+of the target into senses:
+
+- each occurrence is disambiguated against WordNet (``pipelines.wsd``);
+- one sense when all occurrences' most probable WordNet senses are the same synset or share a
+  lexicographer file (supersense, e.g. ``noun.group``);
+- otherwise spectral clustering of the occurrence vectors (the target's vector, standardised,
+  concatenated with a fraction of the centred sentence embedding; affinity from their cosine),
+  k from 2 to 4 chosen by silhouette;
+- each group is named by the WordNet sense most probable over its members; groups that get the
+  same sense are one group, so the verdict never contradicts the labels it shows.
 """
 
 from __future__ import annotations
@@ -16,11 +24,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from scipy.cluster.hierarchy import fcluster, linkage
 
 from pipelines.embeddings.contextual import ContextualEncoder, Forward, LayerChoice, cosine_matrix
 from pipelines.errors import InputError, ResourceError
 from pipelines.lemmatize import Lemmatizer
+from pipelines.wsd import Candidate, Disambiguation, Disambiguator, WsdParams
 
 
 def _clip(text: str, n: int = 80) -> str:
@@ -84,14 +92,19 @@ class Occurrence:
     end: int
     lemma: str
     pos: str | None
-    count: int  # occurrences of the target in this sentence (the first one is compared)
+    count: int  # occurrences of the target in this sentence (all are compared)
+    index: int = 0  # which of them (0-based)
+    sense: Candidate | None = None  # its most probable WordNet sense
+    note: str | None = None  # e.g. not in WordNet
 
 
 @dataclass(frozen=True, slots=True)
 class Sense:
     id: int
-    members: tuple[int, ...]  # sentence indices
+    members: tuple[int, ...]  # sentence indices (sorted, distinct)
     label: str | None  # from labelled examples, when given
+    occurrences: tuple[int, ...] = ()  # indices into SenseComparison.occurrences
+    sense: Candidate | None = None  # the WordNet sense most probable over the members (score: mean probability)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,95 +152,128 @@ class SenseComparison:
     explained_variance: list[float]
     assignments: tuple[Assignment, ...] | None
     example_occurrences: tuple[Occurrence, ...] | None
+    sense_points: tuple[tuple[Candidate, list[float]], ...] = ()  # the groups' senses (gloss) in the projection
+    method: str = ""  # how the number of groups was decided
+    silhouette: float | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    lemma: str
+    disambiguations: list[Disambiguation]  # one per occurrence, in sentence order
+    occurrences: list[Occurrence]
+    hidden: np.ndarray  # (M, L+1, H) every layer of each occurrence's vector
+    vectors: np.ndarray  # (M, 2H) grouping vectors
+    sims: np.ndarray  # (M, M) their cosines
 
 
 class SenseComparer:
-    def __init__(self, *, lemmatizer: Lemmatizer, encoder: ContextualEncoder, calibration: Calibration,
-                 forward: Forward | None = None) -> None:
+    def __init__(self, *, lemmatizer: Lemmatizer, encoder: ContextualEncoder, disambiguator: Disambiguator,
+                 calibration: Calibration | None = None, forward: Forward | None = None) -> None:
         self.forward = forward  # e.g. the service's dynamic batcher; default: the encoder itself
         self.lemmatizer = lemmatizer
         self.encoder = encoder
-        self.calibration = calibration
-
-    # ----- finding the target ------------------------------------------------------------------------
-    def find(self, target: str, sentences: Sequence[str]) -> tuple[str, list[Occurrence | None]]:
-        """The target's lemma and its first occurrence in each sentence (case- and inflection-insensitive)."""
-        target_doc, *docs = self.lemmatizer.lemmatize([target, *sentences])
-        words = [t for t in target_doc.tokens if not t.is_space]
-        if len(words) != 1:
-            raise InputError(f"target must be one word; {target!r} has {len(words)} tokens",
-                             code="bad-target", given=target)
-        surface = words[0].text.lower()
-        lemma = words[0].lemma.lower()
-        found: list[Occurrence | None] = []
-        for i, doc in enumerate(docs):
-            hits = [t for t in doc.tokens if t.text.lower() == surface or t.lemma.lower() in (lemma, surface)]
-            found.append(None if not hits else Occurrence(i, hits[0].text, hits[0].start, hits[0].end,
-                                                          hits[0].lemma, hits[0].pos, len(hits)))
-        return lemma, found
+        self.disambiguator = disambiguator
+        self.calibration = calibration  # the older WiC calibration (layer-3 cosine), reported only
 
     # ----- the comparison ----------------------------------------------------------------------------
+    def prepare(self, target: str, sentences: Sequence[str], *, exclude: frozenset[str] = frozenset()) -> Prepared:
+        """Find and disambiguate every occurrence; their grouping vectors and cosine similarities."""
+        dis = self.disambiguator
+        if self.forward is not None:
+            dis.forward = self.forward
+        try:
+            result, sent, hidden = dis.analyse(target, sentences, exclude=exclude, require_all=True)
+        except InputError as exc:
+            if exc.code == "target-not-found":
+                missing = exc.extra.get("missing", [])
+                raise InputError(
+                    f"the target {target!r} does not occur in sentence(s) {missing}: "
+                    + "; ".join(f"{i}: {_clip(sentences[i])!r}" for i in missing[:5]),
+                    code="target-not-found", given=missing, missing=missing) from None
+            raise
+        flat = [d for r in result.results for d in r.occurrences]
+        counts = [len(r.occurrences) for r in result.results]
+        occurrences = [Occurrence(d.occurrence.sentence, d.occurrence.text, d.occurrence.start, d.occurrence.end,
+                                  d.occurrence.lemma, d.occurrence.pos, counts[d.occurrence.sentence],
+                                  d.occurrence.index, d.candidates[0] if d.candidates else None, d.note)
+                       for d in flat]
+        layers_all = np.concatenate(hidden)  # (M, L+1, H)
+        sent_of = np.array([o.sentence for o in occurrences])
+        params = dis.params
+        vecs = params.grouping_vector(params.target(layers_all), params.sentence(sent)[sent_of])  # (M, 2H)
+        return Prepared(result.lemma, flat, occurrences, layers_all, vecs, cosine_matrix(vecs))
+
     def compare(self, target: str, sentences: Sequence[str], *, static: StaticModel | None = None,
-                examples: Mapping[str, Sequence[str]] | None = None, neighbours: int = 10) -> SenseComparison:
+                examples: Mapping[str, Sequence[str]] | None = None, neighbours: int = 10,
+                exclude: frozenset[str] = frozenset()) -> SenseComparison:
+        """``exclude``: WordNet example sentences the disambiguation must not use (evaluation only)."""
         if len(sentences) < 2:
             raise InputError("give at least 2 sentences", code="too-few-sentences", limit=2, given=len(sentences))
-        lemma, occ = self.find(target, sentences)
-        missing = [i for i, o in enumerate(occ) if o is None]
-        if missing:
-            raise InputError(
-                f"the target {target!r} (lemma {lemma!r}) does not occur in sentence(s) {missing}: "
-                + "; ".join(f"{i}: {_clip(sentences[i])!r}" for i in missing[:5]),
-                code="target-not-found", given=missing, missing=missing)
-        occurrences: list[Occurrence] = [o for o in occ if o is not None]
+        prep = self.prepare(target, sentences, exclude=exclude)
+        dis, params = self.disambiguator, self.disambiguator.params
+        lemma, flat, occurrences = prep.lemma, prep.disambiguations, prep.occurrences
+        sims, vecs, layers_all = prep.sims, prep.vectors, prep.hidden
+        sent_of = np.array([o.sentence for o in occurrences])
+        n = len(occurrences)
+        score = sims + params.wsd_weight * _same_synset(flat) if params.wsd_weight else sims
+        p = 1.0 / (1.0 + np.exp(-(params.p_same[0] * score + params.p_same[1])))
+        np.fill_diagonal(p, 1.0)
+
+        labels, method, silhouette = group_occurrences(sims, flat, params)
+        senses, sense_of = _label_groups(labels, flat, occurrences)
 
         ex_occ: list[Occurrence] = []
         ex_labels: list[str] = []
+        ex_vecs = np.zeros((0, vecs.shape[1]), np.float32)
+        assignments = None
         if examples:
-            flat = [(label, s) for label, group in examples.items() for s in group]
-            _, ex_found = self.find(target, [s for _, s in flat])
-            bad = [s for (_, s), o in zip(flat, ex_found) if o is None]
+            flat_ex = [(label, s) for label, group in examples.items() for s in group]
+            ex_result, ex_sent, ex_hidden = dis.analyse(target, [s for _, s in flat_ex], require_all=False)
+            bad = [s for (_, s), r in zip(flat_ex, ex_result.results) if not r.occurrences]
             if bad:
                 raise InputError(f"the target {target!r} does not occur in example sentence(s): "
                                  + "; ".join(repr(_clip(b)) for b in bad[:5]),
                                  code="target-not-found", given=bad[:5])
-            ex_occ = [o for o in ex_found if o is not None]
-            ex_labels = [label for label, _ in flat]
-
-        texts = list(sentences) + [s for group in (examples or {}).values() for s in group]
-        spans = [(o.start, o.end) for o in occurrences] + [(o.start, o.end) for o in ex_occ]
-        vectors = self.encoder.span_vectors(texts, spans, forward=self.forward)  # (N + E, L+1, H)
-        cal = self.calibration
-        chosen = np.stack([cal.choice.select(v) for v in vectors])  # (N + E, H)
-        n = len(occurrences)
-        sims = cosine_matrix(chosen[:n])
-        p = np.asarray(cal.p_same(sims))
-
-        senses = _cluster(sims, cal.threshold)
-        assignments = None
-        if ex_occ:
-            assignments = _assign(chosen[:n], chosen[n:], ex_labels)
-            senses = tuple(Sense(s.id, s.members, _majority([assignments[m].label for m in s.members]))
-                           for s in senses)
+            for r in ex_result.results:  # the first occurrence of each example sentence
+                d = r.occurrences[0].occurrence
+                ex_occ.append(Occurrence(r.sentence, d.text, d.start, d.end, d.lemma, d.pos, len(r.occurrences)))
+            first = np.stack([h[0] for h in ex_hidden])
+            ex_vecs = params.grouping_vector(params.target(first), params.sentence(ex_sent))
+            ex_labels = [label for label, _ in flat_ex]
+            assignments = _assign(vecs, ex_vecs, ex_labels, sent_of)
+            senses = tuple(Sense(s.id, s.members, _majority([assignments[m].label for m in s.occurrences]),
+                                 s.occurrences, s.sense) for s in senses)
         confidence = _confidence(p, senses)
 
-        if assignments is not None:  # labelled examples with their labels, sentences with the label they got
+        if assignments is not None:  # labelled examples with their labels, occurrences with the label they got
             groups = [a.label for a in assignments] + ex_labels
+            curve_vectors = np.concatenate([layers_all, np.stack([h[0] for h in ex_hidden])])
         else:
-            label_of = {m: s.id for s in senses for m in s.members}
-            groups = [str(label_of[i]) for i in range(n)]
-        curve = tuple(LayerSeparation(layer, _separation(cosine_matrix(vectors[:, layer]), groups))
-                      for layer in range(vectors.shape[1]))
-        projection, explained = _pca2(chosen)
+            groups = [str(sense_of[i]) for i in range(n)]
+            curve_vectors = layers_all
+        curve = tuple(LayerSeparation(layer, _separation(cosine_matrix(curve_vectors[:, layer]), groups))
+                      for layer in range(curve_vectors.shape[1]))
+        used = _used_senses(senses, flat)
+        gloss_vecs = np.zeros((0, vecs.shape[1]), np.float32)
+        if used:
+            gloss_vecs = np.stack([params.grouping_vector(sv.gloss_target[row], sv.gloss_sentence[row])
+                                   for sv, row, _ in used])
+        projection, explained = _pca2(np.concatenate([vecs, ex_vecs, gloss_vecs]))
+        k = n + len(ex_occ)
+        sense_points = tuple((cand, [round(float(x), 4) for x in projection[k + i]]) for i, (_, _, cand) in
+                             enumerate(used))
         static_view = _static_view(static, occurrences, lemma, neighbours) if static is not None else None
-        verdict = _verdict(target, occurrences, senses, sims, p, cal, confidence, static_view)
+        verdict = _verdict(target, occurrences, senses, p, confidence, static_view, method)
         return SenseComparison(
             target=target, lemma=lemma, occurrences=tuple(occurrences), static=static_view,
-            encoder=self.encoder.name, layer=cal.choice.describe(self.encoder.num_layers),
-            contextual_similarity=_rounded(sims), p_same=_rounded(p), threshold=cal.threshold, senses=senses,
+            encoder=self.encoder.name, layer=_describe_layers(params.layers, params.sentence_weight),
+            contextual_similarity=_rounded(sims), p_same=_rounded(p), threshold=params.threshold, senses=senses,
             confidence=round(confidence, 4), verdict=verdict, layers=curve,
-            grouping="labels" if ex_occ else "senses", projection=_rounded(projection),
+            grouping="labels" if ex_occ else "senses", projection=_rounded(projection[:k]),
             explained_variance=[round(float(x), 4) for x in explained], assignments=assignments,
-            example_occurrences=tuple(ex_occ) if ex_occ else None)
+            example_occurrences=tuple(ex_occ) if ex_occ else None, sense_points=sense_points, method=method,
+            silhouette=None if silhouette is None else round(silhouette, 4))
 
 
 # ----- helpers -----------------------------------------------------------------------------------------
@@ -235,19 +281,154 @@ def _rounded(matrix: np.ndarray) -> list[list[float]]:
     return [[round(float(x), 4) for x in row] for row in np.asarray(matrix)]
 
 
-def _cluster(sims: np.ndarray, threshold: float) -> tuple[Sense, ...]:
-    """Average-linkage clustering cut where the mean similarity falls below the calibrated threshold."""
+def _describe_layers(layers: Sequence[int], weight: float) -> str:
+    span = f"{layers[0]}-{layers[-1]}" if list(layers) == list(range(layers[0], layers[-1] + 1)) else str(layers)
+    return (f"mean of layers {span} (standardised) + {weight:g} x centred sentence embedding")
+
+
+def group_occurrences(sims: np.ndarray, dis: Sequence[Disambiguation], params: WsdParams,
+                      split: tuple[float, list[int]] | None = None) -> tuple[list[int], str, float | None]:
+    """Group labels per occurrence, how k was decided, and the silhouette of the chosen k.
+    ``split``: ``spectral_split(sims)`` when already computed."""
     n = sims.shape[0]
     if n == 1:
-        return (Sense(0, (0,), None),)
+        return [0], "one occurrence", None
+    if all(d.candidates for d in dis):
+        tops = [d.candidates[0] for d in dis]
+        if len({c.synset for c in tops}) == 1:
+            return [0] * n, "one group: every occurrence's most probable WordNet sense is the same synset", None
+        if len({c.lexname for c in tops}) == 1:
+            return [0] * n, (f"one group: every occurrence's most probable WordNet sense is in "
+                             f"{tops[0].lexname}"), None
+        shared = _shared_lexname(dis, params.lexname_ratio)
+        if shared is not None:
+            return [0] * n, (f"one group: {shared} is at least {params.lexname_ratio:g} x the most probable "
+                             "supersense of every occurrence"), None
+    if n == 2:
+        if all(d.candidates for d in dis):
+            return [0, 1], "two occurrences with different WordNet senses", None
+        same = bool(sims[0, 1] >= params.threshold)  # not in WordNet: the WiC-calibrated threshold decides
+        return [0, 0] if same else [0, 1], (f"cosine {sims[0, 1]:.2f} {'>=' if same else '<'} the calibrated "
+                                            f"threshold {params.threshold:.2f} (the word is not in WordNet)"), None
+    best = split if split is not None else spectral_split(sims)
+    if best is None or best[0] < params.silhouette_min:
+        return [0] * n, "one group: no split with a silhouette above the floor", None if best is None else best[0]
+    return best[1], f"spectral clustering, k = {len(set(best[1]))} by silhouette (k = 2..4)", best[0]
+
+
+def spectral_split(sims: np.ndarray, max_k: int = 4) -> tuple[float, list[int]] | None:
+    """Spectral clustering of the occurrences for k = 2..max_k (affinity: a Gaussian of the cosine
+    distance, width the median distance); the k with the best silhouette: (silhouette, labels)."""
+    from sklearn.cluster import SpectralClustering
+    from sklearn.metrics import silhouette_score
+
+    n = sims.shape[0]
+    if n < 3:
+        return None
     dist = np.clip(1.0 - sims, 0.0, 2.0)
-    condensed = dist[np.triu_indices(n, k=1)]
-    labels = fcluster(linkage(condensed, method="average"), t=1.0 - threshold, criterion="distance")
-    order: dict[int, list[int]] = {}
+    np.fill_diagonal(dist, 0.0)
+    sigma = max(float(np.median(dist[np.triu_indices(n, k=1)])), 1e-3)
+    affinity = np.exp(-(dist**2) / (2 * sigma**2))
+    best: tuple[float, list[int]] | None = None
+    for k in range(2, min(max_k, n - 1) + 1):
+        labels = SpectralClustering(n_clusters=k, affinity="precomputed", random_state=0,
+                                    assign_labels="cluster_qr").fit_predict(affinity)
+        if len(set(labels)) < 2:
+            continue
+        score = float(silhouette_score(dist, labels, metric="precomputed"))
+        if best is None or score > best[0] + 1e-9:
+            best = (score, [int(x) for x in labels])
+    return best
+
+
+def _same_synset(dis: Sequence[Disambiguation]) -> np.ndarray:
+    """(M, M): the probability that two occurrences get the same synset, sum_c p_i(c) p_j(c)."""
+    ids = sorted({c.synset for d in dis for c in d.candidates})
+    col = {sid: k for k, sid in enumerate(ids)}
+    probs = np.zeros((len(dis), len(ids)))
+    for i, d in enumerate(dis):
+        for c in d.candidates:
+            probs[i, col[c.synset]] = c.score
+    return probs @ probs.T
+
+
+def _shared_lexname(dis: Sequence[Disambiguation], ratio: float) -> str | None:
+    """The supersense (lexname) with the most probability over all occurrences, when each occurrence gives
+    it at least ``ratio`` times its own most probable supersense's probability; else None."""
+    if ratio >= 1.0:
+        return None
+    per: list[dict[str, float]] = []
+    for d in dis:
+        mass: dict[str, float] = {}
+        for c in d.candidates:
+            mass[c.lexname] = mass.get(c.lexname, 0.0) + c.score
+        per.append(mass)
+    total: dict[str, float] = {}
+    for mass in per:
+        for k, v in mass.items():
+            total[k] = total.get(k, 0.0) + v
+    best = max(total, key=lambda k: total[k])
+    return best if all(m.get(best, 0.0) >= ratio * max(m.values()) for m in per) else None
+
+
+def _label_groups(labels: Sequence[int], dis: Sequence[Disambiguation], occ: Sequence[Occurrence]
+                  ) -> tuple[tuple[Sense, ...], dict[int, int]]:
+    """Name each group by the WordNet sense most probable for all its members together (the largest
+    sum of log probabilities: the joint answer if they share one sense); groups named by the same
+    synset become one group. Groups are ordered by their first member."""
+    members: dict[int, list[int]] = {}
     for i, lab in enumerate(labels):
-        order.setdefault(int(lab), []).append(i)
-    groups = sorted(order.values(), key=lambda g: g[0])
-    return tuple(Sense(k, tuple(g), None) for k, g in enumerate(groups))
+        members.setdefault(lab, []).append(i)
+    named: dict[str, list[int]] = {}  # synset (or a group key when unknown) -> occurrence indices
+    best_of: dict[str, Candidate | None] = {}
+    for lab, idx in members.items():
+        cand_of: dict[str, Candidate] = {}
+        for i in idx:
+            for c in dis[i].candidates:
+                cand_of.setdefault(c.synset, c)
+        mass: dict[str, float] = {}
+        for sid in cand_of:
+            probs = [next((c.score for c in dis[i].candidates if c.synset == sid), 0.0) for i in idx]
+            mass[sid] = float(np.sum(np.log(np.maximum(probs, 1e-6))))
+        if mass:
+            sid = max(mass, key=lambda k: (mass[k], -cand_of[k].sense_number))
+            key = sid
+            c = cand_of[sid]
+            best = Candidate(c.synset, c.pos, c.sense_number, c.lemma_names, c.gloss, c.lexname, 0.0)
+        else:
+            key, best = f"group-{lab}", None
+        named.setdefault(key, []).extend(idx)
+        best_of[key] = best
+    groups = sorted(named.items(), key=lambda kv: min(kv[1]))
+    senses = []
+    sense_of: dict[int, int] = {}
+    for gid, (key, idx) in enumerate(groups):
+        idx = sorted(idx)
+        cand = best_of[key]
+        if cand is not None:
+            probs = [next((c.score for c in dis[i].candidates if c.synset == cand.synset), 0.0) for i in idx]
+            cand = Candidate(cand.synset, cand.pos, cand.sense_number, cand.lemma_names, cand.gloss, cand.lexname,
+                             round(float(np.mean(probs)), 4))
+        for i in idx:
+            sense_of[i] = gid
+        senses.append(Sense(gid, tuple(sorted({occ[i].sentence for i in idx})), None, tuple(idx), cand))
+    return tuple(senses), sense_of
+
+
+def _used_senses(senses: Sequence[Sense], dis: Sequence[Disambiguation]) -> list[tuple[Any, int, Candidate]]:
+    """(sense vectors, row, candidate) of each group's WordNet sense, for the projection."""
+    out = []
+    for s in senses:
+        if s.sense is None:
+            continue
+        d = dis[s.occurrences[0]]
+        sv = d.vectors
+        if sv is None:
+            continue
+        row = next((i for i, ws in enumerate(sv.senses) if ws.synset == s.sense.synset), None)
+        if row is not None:
+            out.append((sv, row, s.sense))
+    return out
 
 
 def _confidence(p_same: np.ndarray, senses: Sequence[Sense]) -> float:
@@ -255,13 +436,15 @@ def _confidence(p_same: np.ndarray, senses: Sequence[Sense]) -> float:
     n = p_same.shape[0]
     if n < 2:
         return 1.0
-    label = {m: s.id for s in senses for m in s.members}
+    label = {m: s.id for s in senses for m in s.occurrences}
     agree = [p_same[i, j] if label[i] == label[j] else 1.0 - p_same[i, j]
              for i in range(n) for j in range(i + 1, n)]
     return float(np.mean(agree))
 
 
-def _assign(vectors: np.ndarray, example_vectors: np.ndarray, labels: Sequence[str]) -> tuple[Assignment, ...]:
+def _assign(vectors: np.ndarray, example_vectors: np.ndarray, labels: Sequence[str], sentence_of: Sequence[int]
+            ) -> tuple[Assignment, ...]:
+    """Per occurrence, the caller's label whose examples' centroid is nearest."""
     names = list(dict.fromkeys(labels))
     centroids = np.stack([example_vectors[[i for i, lab in enumerate(labels) if lab == name]].mean(axis=0)
                           for name in names])
@@ -269,7 +452,7 @@ def _assign(vectors: np.ndarray, example_vectors: np.ndarray, labels: Sequence[s
     out = []
     for i, row in enumerate(sims):
         best = int(np.argmax(row))
-        out.append(Assignment(i, names[best], round(float(row[best]), 4),
+        out.append(Assignment(int(sentence_of[i]), names[best], round(float(row[best]), 4),
                               {name: round(float(s), 4) for name, s in zip(names, row)}))
     return tuple(out)
 
@@ -332,22 +515,38 @@ def _static_view(static: StaticModel, occurrences: Sequence[Occurrence], lemma: 
     return StaticView(static.name, words, found, sim, all_ones, neighbours, note)
 
 
-def _verdict(target: str, occ: Sequence[Occurrence], senses: Sequence[Sense], sims: np.ndarray, p: np.ndarray,
-             cal: Calibration, confidence: float, static: StaticView | None) -> str:
+def _sense_name(c: Candidate) -> str:
+    return f"{c.lemma_names[0].replace('_', ' ')}#{c.pos}{c.sense_number} \u201c{_clip(c.gloss, 70)}\u201d"
+
+
+def _members(s: Sense, occ: Sequence[Occurrence]) -> str:
+    """Sentence numbers from 1; "2.1" for the first of several occurrences in sentence 2."""
+    return ", ".join(f"{occ[i].sentence + 1}" + (f".{occ[i].index + 1}" if occ[i].count > 1 else "")
+                     for i in s.occurrences)
+
+
+def _verdict(target: str, occ: Sequence[Occurrence], senses: Sequence[Sense], p: np.ndarray, confidence: float,
+             static: StaticView | None, method: str) -> str:
     n = len(occ)
+    n_sent = len({o.sentence for o in occ})
     static_note = " The static vector scores every pair 1.0 and cannot tell." if static and static.all_ones else ""
-    if n == 2:
-        same = len(senses) == 1
-        return (f"{target!r} is used in {'the same sense' if same else 'different senses'} in the two sentences "
-                f"(contextual similarity {sims[0, 1]:.2f} {'≥' if same else '<'} calibrated threshold "
-                f"{cal.threshold:.2f}; p(same sense) = {p[0, 1]:.2f}, confidence {confidence:.2f})." + static_note)
+    compared = f"{n} occurrence{'s' if n != 1 else ''} in {n_sent} sentences"
+    k = len(senses)
+    if k == 1:
+        s = senses[0]
+        named = f" as {_sense_name(s.sense)}" if s.sense else ""
+        return (f"{target!r} is used in the same sense in all {compared}{named} ({method}; confidence "
+                f"{confidence:.2f})." + static_note)
     parts = []
     for s in senses:
-        members = ", ".join(str(m + 1) for m in s.members)
-        parts.append(f"{{{members}}}" + (f" ({s.label})" if s.label else ""))
-    k = len(senses)
-    return (f"{target!r} is used in {k} sense{'s' if k != 1 else ''} across {n} sentences: {'; '.join(parts)} "
-            f"(sentences numbered from 1; confidence {confidence:.2f})." + static_note)
+        parts.append(f"{{{_members(s, occ)}}}" + (f" {_sense_name(s.sense)}" if s.sense else "")
+                     + (f" (label {s.label})" if s.label else ""))
+    if n == 2:
+        return (f"{target!r} is used in different senses in the two sentences: {'; '.join(parts)} "
+                f"(p(same sense) = {p[0, 1]:.2f}; confidence {confidence:.2f})." + static_note)
+    return (f"{target!r} is used in {k} senses across {n_sent} sentences: {'; '.join(parts)} "
+            f"(sentences numbered from 1; {compared} compared; {method}; confidence {confidence:.2f})."
+            + static_note)
 
 
 def describe(calibration: Calibration) -> dict[str, Any]:

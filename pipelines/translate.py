@@ -31,9 +31,9 @@ from models.checkpoint import ArtifactError
 from models.seq2seq_artifact import FORMAT, TOKENIZER_FILE, load, pad_batch
 from pipelines.errors import InputError, ResourceError
 from pipelines.name_copy import repair_names
+from pipelines.limits import MAX_BEAM
 from pipelines.subword import Subword, word_groups
 
-MAX_BEAM = 16
 MAX_NGRAM = 6
 DECODING_FILE = "decoding.json"
 DEFAULTS = {"length_penalty": 1.0, "coverage_penalty": 0.0, "no_repeat_ngram": 0, "copy_names": True,

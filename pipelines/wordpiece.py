@@ -24,6 +24,7 @@ from tokenizers.models import WordPiece
 from tokenizers.processors import TemplateProcessing
 
 from pipelines.errors import InputError, ResourceError
+from pipelines.limits import MAX_POSITIONS
 from pipelines.lemmatize import WordSpan
 
 Truncation = Literal["none", "longest_first", "only_first", "only_second"]
@@ -84,8 +85,9 @@ class Encoded:
     alignment: tuple[WordAlignment, ...] | None = None
 
 
+
 class WordPieceTokenizer:
-    def __init__(self, tokenizer: Tokenizer, *, name: str, version: str, model_max_length: int = 512) -> None:
+    def __init__(self, tokenizer: Tokenizer, *, name: str, version: str, model_max_length: int = MAX_POSITIONS) -> None:
         tokenizer.no_truncation()
         tokenizer.no_padding()
         vocab = tokenizer.get_vocab(with_added_tokens=True)
@@ -103,6 +105,8 @@ class WordPieceTokenizer:
         self.model_max_length = model_max_length
         self.pad_id = vocab["[PAD]"]
         self.unk_id = vocab["[UNK]"]
+        self.cls_id = vocab["[CLS]"]
+        self.sep_id = vocab["[SEP]"]
         self.vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
         ordered = sorted(vocab.items(), key=lambda kv: kv[1])
         self.vocab_sha256 = hashlib.sha256("\n".join(t for t, _ in ordered).encode("utf-8")).hexdigest()
@@ -134,7 +138,7 @@ class WordPieceTokenizer:
         lowercase: bool = True,
         name: str = "wordpiece",
         version: str = "local",
-        model_max_length: int = 512,
+        model_max_length: int = MAX_POSITIONS,
         max_input_chars_per_word: int = 100,
     ) -> WordPieceTokenizer:
         """BERT's tokenizer built from a vocabulary (a ``vocab.txt`` path or a token list)."""
@@ -231,6 +235,52 @@ class WordPieceTokenizer:
             seq_texts = (texts[i], pairs[i] if pairs is not None else None)
             out.append(self._to_encoded(enc, cut, counts, seq_texts, target,
                                         words[i] if words is not None else None))
+        return out
+
+    def encode_ids(self, sequences: Sequence[Sequence[int]], *, max_length: int | None = None,
+                   truncate: bool = False) -> list[Encoded]:
+        """Already-tokenized input: each sequence is ids of this vocabulary (what ``encode`` gives
+        as ``input_ids``), with or without the leading [CLS] and the final [SEP]; they are added
+        where missing. ``max_length`` counts them, like ``encode``; over it, an InputError, or with
+        ``truncate`` the ids past it are cut (and reported). An id outside the vocabulary is an
+        InputError naming it: ids of another tokenizer (e.g. OpenAI's tiktoken) are not these."""
+        limit = self.model_max_length if max_length is None else max_length
+        if limit > self.model_max_length:
+            raise InputError(f"max_length {limit} exceeds the model's {self.model_max_length} positions",
+                             code="max-length-too-large", limit=self.model_max_length, given=limit)
+        if limit < 3:
+            raise InputError(f"max_length {limit} leaves no room beside 2 special tokens",
+                             code="max-length-too-small", limit=3, given=limit)
+        out = []
+        for item, seq in enumerate(sequences):
+            ids = list(seq)
+            where = f"item {item}: " if item else ""
+            bad = next((i for i in ids if not 0 <= i < self.vocab_size), None)
+            if bad is not None:
+                raise InputError(f"{where}token id {bad} is not in {self.name}'s vocabulary (0 to "
+                                 f"{self.vocab_size - 1}); send ids from this model's tokenizer (POST /v1/tokenize)",
+                                 code="unknown-token-id", limit=self.vocab_size - 1, given=bad, item=item)
+            if ids and ids[0] == self.cls_id:
+                ids = ids[1:]
+            if ids and ids[-1] == self.sep_id:
+                ids = ids[:-1]
+            if not ids:
+                raise InputError(f"{where}no token ids besides [CLS]/[SEP]", code="empty-input", item=item)
+            budget = limit - 2
+            cut: tuple[CutToken, ...] = ()
+            if len(ids) > budget:
+                if not truncate:
+                    raise InputError(f"{where}{len(ids) + 2} tokens (with 2 special tokens) exceed max_length "
+                                     f"{limit}", code="too-many-tokens", limit=limit, given=len(ids) + 2, item=item)
+                cut = tuple(CutToken(0, self._tok.id_to_token(i) or "", i, 0, 0) for i in ids[budget:])
+                ids = ids[:budget]
+            full = [self.cls_id, *ids, self.sep_id]
+            n = len(full)
+            out.append(Encoded(
+                tokens=[self._tok.id_to_token(i) or "" for i in full], input_ids=full, token_type_ids=[0] * n,
+                position_ids=list(range(n)), attention_mask=[1] * n, special_tokens_mask=[1] + [0] * (n - 2) + [1],
+                offsets=[(0, 0)] * n, sequence_ids=[None] + [0] * (n - 2) + [None], word_ids=[None] * n,
+                length=n, num_unk=sum(i == self.unk_id for i in ids), unknown=(), truncated=cut))
         return out
 
     def _truncate(self, item: int, enc_a: Encoding, enc_b: Encoding | None, *, budget: int, limit: int,
@@ -364,7 +414,7 @@ def _model_max_length(folder: Path) -> int:
                 raise ResourceError(f"{path}: not valid JSON ({exc})") from exc
             if isinstance(value, int) and 0 < value <= 1_000_000:
                 return value
-    return 512
+    return MAX_POSITIONS
 
 
 def _do_lower_case(folder: Path) -> bool:

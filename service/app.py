@@ -18,25 +18,21 @@ from contextlib import asynccontextmanager
 from importlib import metadata
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pipelines import (
-    LoadPlan,
-    Pipelines,
-    check_plan,
-    discover_artifacts,
-    discover_static_models,
-    load_pipelines,
-)
+from pipelines import Pipelines, check_plan, load_pipelines
 from service.batching import Batcher, BatcherMetrics, ClientGone
 from service.deps import ServiceState
 from service.errors import install_error_handlers, problem_response
 from service.metrics import Metrics
-from service.middleware import BodyLimitMiddleware, DisconnectMiddleware, MetricsMiddleware, RequestIdMiddleware
-from service.routes import classify, embeddings, health, lemmatize, models, senses, tokenize, translate, web
-from service.schemas import build_request_models
+from service import docs
+from service.middleware import (GZIP_LEVEL, OPENAI_SDK_HEADER_PREFIXES, OPENAI_SDK_HEADERS, BodyLimitMiddleware,
+                                DisconnectMiddleware, MetricsMiddleware, ProblemCORSMiddleware, RequestIdMiddleware)
+from service.routes import health, models, tasks, web
 from service.security import ApiKeyMiddleware
 from service.settings import Settings
+from tasks.limits import Limits, using
 
 log = logging.getLogger("lexiflow.service")
 
@@ -53,32 +49,6 @@ Errors are RFC 9457 `application/problem+json` documents with `type`, `title`, `
 """
 
 
-def _static_models(settings: Settings) -> dict[str, str]:
-    if settings.static_models is not None:
-        return dict(settings.static_models)
-    return discover_static_models(settings.artifacts_dir)
-
-
-def load_plan(settings: Settings) -> LoadPlan:
-    calibration = settings.senses_calibration or settings.artifacts_dir / "senses" / "calibration.json"
-    tasks = list(settings.tasks)
-    found: dict[str, dict] = {}
-    for task, kind, configured in (("classify", "classifier", settings.classifiers),
-                                   ("translate", "seq2seq", settings.translators)):
-        if configured is not None:  # named by the user: each must load, or startup fails naming it
-            found[task] = dict(configured)
-            continue
-        found[task] = discover_artifacts(settings.artifacts_dir / kind, kind)
-        if not found[task] and task in tasks:
-            log.warning("no %s artifact under %s: %r is not served", kind, settings.artifacts_dir / kind, task)
-            tasks.remove(task)
-    return LoadPlan(lemmatize_engines=tuple(settings.lemmatize_engines), spacy_model=settings.spacy_model,
-                    tokenizer_path=settings.tokenizer_path, tasks=tuple(tasks),
-                    encoder_path=settings.encoder_path, static_models=_static_models(settings),
-                    cache_dir=settings.cache_dir, calibration=calibration, classifiers=found["classify"],
-                    translators=found["translate"], torch_threads=settings.effective_torch_threads)
-
-
 def _batcher(state: ServiceState, pipelines: Pipelines) -> Batcher | None:
     if pipelines.encoder is None:
         return None
@@ -90,12 +60,14 @@ def _batcher(state: ServiceState, pipelines: Pipelines) -> Batcher | None:
     batcher.start()
     if pipelines.senses is not None:
         pipelines.senses.forward = batcher.submit
+    if pipelines.wsd is not None:
+        pipelines.wsd.forward = batcher.submit
     return batcher
 
 
 async def _load(state: ServiceState) -> None:
     try:
-        pipelines = await asyncio.to_thread(load_pipelines, load_plan(state.settings))
+        pipelines = await asyncio.to_thread(load_pipelines, state.settings.load_plan())
     except Exception as exc:  # reported by /readyz and the log; the process stays up for diagnosis
         state.error = f"{type(exc).__name__}: {exc}"
         log.exception("loading models failed")
@@ -111,7 +83,7 @@ async def _load(state: ServiceState) -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ServiceState = app.state.lexiflow
-    await asyncio.to_thread(check_plan, load_plan(state.settings))  # fail fast on a missing package or folder
+    await asyncio.to_thread(check_plan, state.settings.load_plan())  # fail fast on a missing package or folder
     task = None
     if state.settings.load_in_background:
         task = asyncio.create_task(_load(state))
@@ -145,13 +117,36 @@ def limit_malloc_arenas(arenas: int) -> bool:
 _M_ARENA_MAX = -8  # glibc malloc.h
 
 
+class BindLimits:
+    """Binds this app's limits (``tasks.limits``) for the request: the request models read them
+    while FastAPI validates the body, in this request's context only."""
+
+    def __init__(self, app: ASGIApp, *, limits: Limits) -> None:
+        self.app, self.limits = app, limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with using(self.limits):
+            await self.app(scope, receive, send)
+
+
+def _document_limits(app: FastAPI, limits: Limits) -> None:
+    """The OpenAPI document is written with this app's limits bound, so it shows them."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        with using(limits):
+            return generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     limit_malloc_arenas(settings.malloc_arena_max)
     metrics = Metrics()
-    request_models = build_request_models(settings.limits)
-    app = FastAPI(title="lexiflow", version=__version__, description=DESCRIPTION, lifespan=lifespan)
-    app.state.lexiflow = ServiceState(settings=settings, metrics=metrics, request_models=request_models,
+    app = FastAPI(title="lexiflow", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)  # served from local files by service.docs
+    app.state.lexiflow = ServiceState(settings=settings, metrics=metrics,
                                       batch_metrics=BatcherMetrics(metrics.registry))
     install_error_handlers(app)
 
@@ -161,21 +156,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_exception_handler(ClientGone, client_gone)
     app.include_router(health.router())
-    app.include_router(lemmatize.router(request_models))
-    app.include_router(tokenize.router(request_models))
-    app.include_router(embeddings.router(request_models))
-    app.include_router(senses.router(request_models))
-    app.include_router(classify.router(request_models))
-    app.include_router(translate.router(request_models))
+    app.include_router(tasks.router)
     app.include_router(models.router())
     web.install(app)
+    docs.install(app)
     # Added last = outermost: request id, metrics, CORS, API keys, then the body cap right before routing.
+    _document_limits(app, settings.limits)
+    if settings.gzip_min_bytes:
+        app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=GZIP_LEVEL)
+    app.add_middleware(BindLimits, limits=settings.limits)
     app.add_middleware(DisconnectMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes,
+                       timeout_s=settings.body_timeout_s)
     app.add_middleware(ApiKeyMiddleware, keys=settings.read_api_keys(), open_paths=settings.open_paths)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                           allow_headers=["authorization", "content-type", "x-request-id"],
+        app.add_middleware(ProblemCORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["authorization", "content-type", "x-request-id", *OPENAI_SDK_HEADERS],
+                           allow_header_prefixes=OPENAI_SDK_HEADER_PREFIXES,
                            expose_headers=["x-request-id", "retry-after"], max_age=600)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)

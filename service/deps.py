@@ -12,7 +12,6 @@ from pipelines import Pipelines
 from service.batching import Batcher, BatcherMetrics
 from service.errors import Problem
 from service.metrics import Metrics
-from service.schemas import RequestModels
 from service.settings import Settings
 
 
@@ -20,7 +19,6 @@ from service.settings import Settings
 class ServiceState:
     settings: Settings
     metrics: Metrics
-    request_models: RequestModels
     batch_metrics: BatcherMetrics | None = None
     pipelines: Pipelines | None = None
     batcher: Batcher | None = None

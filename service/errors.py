@@ -76,7 +76,33 @@ def problem_body(status: int, code: str, detail: str, *, title: str | None = Non
     body.update({k: v for k, v in fields.items() if v is not None})
     if request_id:
         body["request_id"] = request_id
+    if instance and is_openai_path(instance):
+        body["error"] = openai_error(status, code, detail, body.get("errors"))
     return body
+
+
+# ----- OpenAI's error member, beside the problem document, on the OpenAI-compatible routes ----------
+OPENAI_PATHS = ("/v1/embeddings", "/v1/models")  # exact, or below /v1/models
+_OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 404: "not_found_error",
+                 429: "rate_limit_error"}
+_OPENAI_CODES = {"unknown-model": "model_not_found"}
+
+
+def is_openai_path(path: str) -> bool:
+    return path in OPENAI_PATHS or path.startswith("/v1/models/")
+
+
+def openai_error(status: int, code: str, detail: str, errors: Any = None) -> dict[str, Any]:
+    """OpenAI's ``{"error": {message, type, param, code}}`` member, which its SDKs read to show
+    the message (without it they show only "Error code: 404"). ``param`` names the first invalid
+    field of a validation error (``input``, ``dimensions`` ...), else null."""
+    param = None
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        loc = [p for p in errors[0].get("loc", []) if p != "body"]
+        param = str(loc[0]) if loc else None
+    kind = _OPENAI_TYPES.get(status) or ("server_error" if status >= 500 else "invalid_request_error")
+    return {"message": detail, "type": kind, "param": param,
+            "code": _OPENAI_CODES.get(code, code.replace("-", "_"))}
 
 
 def problem_response(request: Request | None, status: int, code: str, detail: str, *,
@@ -88,7 +114,7 @@ def problem_response(request: Request | None, status: int, code: str, detail: st
 
 
 # ----- validation errors ------------------------------------------------------------------------
-_UNION_TAGS = {"one", "many"}  # tags of the text | list-of-texts unions (schemas.py)
+_UNION_TAGS = {"one", "many", "ids", "ids_many"}  # tags of the input unions (tasks/inputs.py, tasks/embeddings.py)
 
 
 def _loc(loc: Sequence[Any]) -> list[Any]:

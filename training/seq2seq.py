@@ -16,9 +16,8 @@ set (``long_test_size`` distinct sources of more than ``test_max_words`` words, 
 longer than ``max_words``) that is never trained on nor used for selection. Model selection (best
 epoch, early stopping) uses dev BLEU only.
 
-The subword model (pipelines/subword.py, byte-level BPE, one vocabulary for both languages) is
-trained on the training split only and saved in the artifact. Training can resume: the full
-training state is written after every epoch next to the artifact (``<output>.train-state.pt``).
+The subword model (pipelines/subword.py: byte-level BPE, one vocabulary for both languages) is
+trained on the training split only; training resumes from ``<output>.train-state.pt`` (every epoch).
 """
 
 from __future__ import annotations
@@ -33,7 +32,7 @@ import re
 import shlex
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +46,7 @@ from models.seq2seq_artifact import DATA_CARD_FILE, METRICS_FILE, pad_batch, sav
 from models.vocab import tokenize, write_text_atomic
 from pipelines.subword import Subword, train_subword
 from pipelines.translate import decode_texts
+from training.names import common_lowercase, copyable_names, random_name  # noqa: F401 (re-exported)
 from training.loop import (
     INITS,
     OPTIMIZERS,
@@ -57,6 +57,7 @@ from training.loop import (
     make_scheduler,
     progress,
     set_seed,
+    time_schedule,
 )
 
 TATOEBA = "tatoeba-en-es"
@@ -197,34 +198,6 @@ def make_splits(
 class Encoded:
     src: list[list[int]]
     tgt: list[list[int]]  # with <bos> ... <eos>
-
-
-_CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
-_ONSETS = ("b", "br", "ch", "d", "dr", "f", "g", "gr", "h", "j", "k", "kh", "l", "m", "n", "p", "pr", "r", "s",
-           "sh", "sv", "t", "th", "tr", "v", "w", "y", "z", "zh", "")
-_VOWELS = ("a", "e", "i", "o", "u", "a", "e", "i", "o", "a", "ai", "ei", "ou", "y", "á", "é")
-_CODAS = ("", "", "", "n", "r", "s", "l", "m", "k", "t", "v", "sk", "nd")
-
-
-def common_lowercase(examples: Sequence[Example], min_count: int = 5) -> set[str]:
-    """Words seen lowercased at least ``min_count`` times: "No", "Oh" or "Park" are words, not names."""
-    counts: Counter[str] = Counter()
-    for e in examples:
-        counts.update(w for w in re.findall(r"\b[a-z]+\b", f"{e.source} {e.target}"))
-    return {w for w, c in counts.items() if c >= min_count}
-
-
-def copyable_names(e: Example, common: set[str] = frozenset()) -> list[str]:
-    """Capitalised words written identically in the source and the target (names such as Tom, Boston)
-    and not common as lowercase words: what a translation should carry over unchanged."""
-    target = set(_CAPITALISED.findall(e.target))
-    return sorted({w for w in _CAPITALISED.findall(e.source) if w in target and w.lower() not in common})
-
-
-def random_name(rng: random.Random) -> str:
-    """A pronounceable made-up name (2 to 4 syllables), so the model learns to copy any name."""
-    word = "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) for _ in range(rng.randint(2, 4))) + rng.choice(_CODAS)
-    return word[0].upper() + word[1:]
 
 
 def augment_names(examples: Sequence[Example], data: Encoded, sw: Subword, *, rate: float, rng: random.Random,
@@ -371,18 +344,6 @@ def evaluate_bleu(model: Seq2Seq, sw: Subword, examples: Sequence[Example], *, l
     grouped = group_references(examples)[:limit]
     hyps = [h.text for h in decode_texts(model, sw, [s for s, _ in grouped], **decoding)]
     return corpus_scores(hyps, [r for _, r in grouped])
-
-
-def time_schedule(optimizer: torch.optim.Optimizer, *, warmup_steps: int, budget: float, spent: float,
-                  start: float) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up, then a linear decay over the wall-clock budget (to 2% of the peak at its end),
-    so the rate is annealed whenever the deadline stops training, however busy the machine is.
-    Not reproducible step for step: the rate depends on the machine's speed."""
-    def f(step: int) -> float:
-        warm = min(1.0, (step + 1) / warmup_steps) if warmup_steps else 1.0
-        used = spent + time.monotonic() - start
-        return warm * max(0.02, 1.0 - used / budget)
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, f)
 
 
 def state_path(output: str | Path) -> Path:

@@ -9,6 +9,7 @@ cut back to its own length before anything is pooled.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -49,6 +50,16 @@ class WordVector:
     vector: np.ndarray  # mean of its wordpieces' vectors
 
 
+@dataclass(frozen=True, slots=True)
+class WordStates:
+    """Hidden states of a text's words: ``vectors`` (n, K, H); ``n`` may be less than the words
+    asked for when the encoder cut the text (the words after the cut); ``unknown`` counts the words
+    that overlap an [UNK] wordpiece."""
+
+    vectors: np.ndarray
+    unknown: int = 0
+
+
 @dataclass(frozen=True)
 class LayerChoice:
     """``layer`` (0 = embeddings, 1..L, negative counts from the top) or the mean of the last ``mean_last``."""
@@ -77,7 +88,7 @@ class LayerChoice:
 
 class ContextualEncoder:
     def __init__(self, model: torch.nn.Module, tokenizer: WordPieceTokenizer, *, name: str, version: str,
-                 max_batch_tokens: int = 8192) -> None:
+                 max_batch_tokens: int = 8192, sentence_max_length: int | None = None) -> None:
         cfg = model.config
         if cfg.vocab_size < tokenizer.vocab_size:
             raise ResourceError(f"encoder {name!r}: the tokenizer has {tokenizer.vocab_size} tokens but the "
@@ -92,6 +103,11 @@ class ContextualEncoder:
         self.num_layers: int = cfg.num_hidden_layers
         self.hidden_size: int = cfg.hidden_size
         self.max_batch_tokens = max_batch_tokens
+        # The length the model was trained and is configured for as a sentence encoder
+        # (sentence-transformers' max_seq_length, 256 for all-MiniLM-L6-v2): its sentence
+        # embeddings are sentence-transformers' only up to it. Default: the model's positions.
+        self.sentence_max_length: int = min(sentence_max_length or tokenizer.model_max_length,
+                                            tokenizer.model_max_length)
         self._lock = threading.Lock()  # one forward pass at a time per process: threads are set deliberately
 
     @classmethod
@@ -109,13 +125,15 @@ class ContextualEncoder:
         except (OSError, ValueError) as exc:
             raise ResourceError(f"{folder}: cannot load the encoder ({exc})") from exc
         tok = tokenizer or WordPieceTokenizer.from_folder(folder, name=name or folder.name, version=version)
-        return cls(model, tok, name=name or folder.name, version=version)
+        return cls(model, tok, name=name or folder.name, version=version,
+                   sentence_max_length=sentence_max_length(folder))
 
     def info(self) -> dict[str, object]:
         params = sum(p.numel() for p in self.model.parameters())
         return {"name": self.name, "version": self.version, "architecture": type(self.model).__name__,
                 "layers": self.num_layers, "hidden_size": self.hidden_size, "parameters": params,
-                "max_length": self.tokenizer.model_max_length, "torch": torch.__version__,
+                "max_length": self.tokenizer.model_max_length, "sentence_max_length": self.sentence_max_length,
+                "torch": torch.__version__,
                 "transformers": metadata.version("transformers")}
 
     # ----- forward ----------------------------------------------------------------------------------
@@ -153,6 +171,12 @@ class ContextualEncoder:
         stacked = torch.stack(out.hidden_states, dim=0).float().numpy()  # (L+1, B, T, H)
         return [np.ascontiguousarray(stacked[:, row, : e.length]) for row, e in enumerate(group)]
 
+    def encode_ids(self, sequences: Sequence[Sequence[int]], *, max_length: int | None = None, truncate: bool = False,
+                   forward: Forward | None = None) -> list[TokenStates]:
+        """Run the encoder on already-tokenized input (``WordPieceTokenizer.encode_ids``)."""
+        encoded = self.tokenizer.encode_ids(sequences, max_length=max_length, truncate=truncate)
+        return [TokenStates(e, h) for e, h in zip(encoded, (forward or self.forward)(encoded))]
+
     def encode(self, texts: Sequence[str], pairs: Sequence[str] | None = None, *, max_length: int | None = None,
                truncation: Truncation = "none", forward: Forward | None = None) -> list[TokenStates]:
         """Tokenize and run the encoder. ``forward`` replaces ``self.forward`` (e.g. a dynamic batcher)."""
@@ -189,6 +213,39 @@ class ContextualEncoder:
                                   tokens[pieces].mean(axis=0)))
         return out
 
+    def word_features(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], layers: Sequence[int],
+                      *, forward: Forward | None = None) -> list[WordStates]:
+        """Hidden states of the given words: for each text, (n, K, H) float32 where a word's vector is
+        the mean of the wordpieces overlapping its character span, for the K hidden states ``layers``
+        (0 = embeddings). Texts longer than the model are cut (longest_first): ``n`` counts the words
+        before the cut (a prefix of ``spans``). A word no wordpiece covers (only characters the
+        tokenizer drops) gets a zero vector."""
+        if not all(0 <= k <= self.num_layers for k in layers):
+            raise InputError(f"layers must be in 0..{self.num_layers}", code="bad-layer", limit=self.num_layers,
+                             given=list(layers))
+        states = self.encode(texts, max_length=self.tokenizer.model_max_length, truncation="longest_first",
+                             forward=forward)
+        out = []
+        for st, words in zip(states, spans):
+            e = st.encoded
+            pieces = [i for i in range(e.length) if e.sequence_ids[i] == 0 and not e.special_tokens_mask[i]]
+            if not pieces or not len(words):
+                out.append(WordStates(np.zeros((0 if not pieces else len(words), len(layers), self.hidden_size),
+                                               np.float32)))
+                continue
+            p_start = np.array([e.offsets[i][0] for i in pieces])  # (P,)
+            p_end = np.array([e.offsets[i][1] for i in pieces])  # (P,)
+            w = np.asarray(words, dtype=np.int64).reshape(-1, 2)  # (W, 2)
+            if e.truncated:  # truncated: keep the words that start before the last wordpiece ends
+                w = w[: int((w[:, 0] < p_end.max()).sum())]
+            cover = (p_start[None, :] < w[:, 1:2]) & (p_end[None, :] > w[:, 0:1])  # (W, P)
+            weights = cover / np.maximum(cover.sum(axis=1, keepdims=True), 1)  # (W, P): mean over pieces
+            hidden = st.hidden[list(layers)][:, pieces]  # (K, P, H)
+            unk = np.array([e.input_ids[i] == self.tokenizer.unk_id for i in pieces])  # (P,)
+            out.append(WordStates(np.einsum("wp,kph->wkh", weights.astype(np.float32), hidden),  # (W, K, H)
+                                  int((cover & unk[None, :]).any(axis=1).sum())))
+        return out
+
     def span_vectors(self, texts: Sequence[str], spans: Sequence[tuple[int, int]], *,
                      states: Sequence[TokenStates] | None = None, forward: Forward | None = None) -> np.ndarray:
         """For each text, the mean over the wordpieces overlapping a character span: (N, L+1, H).
@@ -219,3 +276,15 @@ def cosine_matrix(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
     unit = vectors / np.maximum(norms, 1e-12)
     return np.clip(unit @ unit.T, -1.0, 1.0)
+
+
+def sentence_max_length(folder: Path) -> int | None:
+    """sentence-transformers' ``max_seq_length`` (``sentence_bert_config.json``) of a model folder."""
+    path = Path(folder) / "sentence_bert_config.json"
+    if not path.is_file():
+        return None
+    try:
+        value = json.loads(path.read_text(encoding="utf-8")).get("max_seq_length")
+    except ValueError as exc:
+        raise ResourceError(f"{path}: not valid JSON ({exc})") from exc
+    return value if isinstance(value, int) and value > 0 else None

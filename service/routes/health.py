@@ -18,6 +18,19 @@ def router() -> APIRouter:
     def livez() -> dict[str, str]:
         return {"status": "ok"}
 
+    # HEAD: what load balancers and uptime checks send; the same status and headers, no body.
+    @r.head("/livez", response_class=Response, summary="The process is up (HEAD: status only)",
+            responses={200: {"description": "up"}})
+    def livez_head() -> Response:
+        return Response(status_code=200)
+
+    @r.head("/readyz", response_class=Response, summary="Models are loaded (HEAD: status only)",
+            responses={200: {"description": "ready"}, 503: {"description": "still loading, or loading failed"}})
+    def readyz_head(request: Request, state: StateDep) -> Response:
+        answer = readyz(request, state)
+        headers = {k: v for k, v in answer.headers.items() if k.lower() not in ("content-length", "content-type")}
+        return Response(status_code=answer.status_code, headers=headers)
+
     @r.get("/readyz", response_model=ReadyResponse, summary="Models are loaded and requests can be served",
            responses={503: {"model": ProblemOut, "description": "still loading, or loading failed"}})
     def readyz(request: Request, state: StateDep) -> Response:

@@ -327,3 +327,70 @@ def test_config_validation():
         TextCNNConfig(vocab_size=2, padding_idx=5)
     with pytest.raises(ValueError, match="conv_padding"):
         TextCNNConfig(conv_padding="same")
+    with pytest.raises(ValueError, match="tokenizer"):
+        TextCNNConfig(tokenizer="spacy")
+    with pytest.raises(ValueError, match="contextual model needs"):
+        TextCNNConfig(embedding_mode="contextual")
+    with pytest.raises(ValueError, match="encoder_layers must be"):
+        TextCNNConfig(embedding_mode="contextual", encoder="e", encoder_layers=(0, 7), encoder_num_layers=6)
+    with pytest.raises(ValueError, match="encoder_layers is for"):
+        TextCNNConfig(encoder_layers=(1,))
+
+
+def _contextual(layers=(0, 2), **kw):
+    cfg = TextCNNConfig(vocab_size=2, embed_dim=6, num_classes=3, filter_sizes=(1, 3), num_filters=4,
+                        embedding_mode="contextual", encoder="tiny-bert", encoder_layers=layers, encoder_num_layers=2,
+                        tokenizer="ptb", conv_padding="wide", **kw)
+    torch.manual_seed(0)
+    return TextCNN(cfg).eval()
+
+
+def test_contextual_model_mixes_layers_and_ignores_padding():
+    model = _contextual()
+    x = torch.randn(3, 5, 2, 6)  # (B, T, K, E)
+    lengths = torch.tensor([5, 2, 0])
+    out = model(x, lengths)
+    assert out.shape == (3, 3)
+    noisy = x.clone()
+    noisy[1, 2:] = 100.0  # padding positions never matter
+    assert torch.allclose(model(noisy, lengths), out)
+    assert model(x[1:2, :2], lengths[1:2]).allclose(out[1:2], atol=1e-6)  # shorter than the widest filter
+    with torch.no_grad():
+        model.layer_logits.copy_(torch.tensor([0.0, 50.0]))  # all weight on the second layer
+    only_second = x.clone()
+    only_second[:, :, 0] = torch.randn(3, 5, 6)
+    assert torch.allclose(model(only_second, lengths), model(x, lengths), atol=1e-5)
+    assert model.layer_weights() == pytest.approx([0.0, 1.0], abs=1e-6)
+    ex = model.explain(x, lengths)[0]
+    assert ex.bias + sum(g.contribution for g in ex.ngrams) == pytest.approx(ex.logit, abs=1e-9)
+    with pytest.raises(ValueError, match="lengths or a mask"):
+        model(x)
+    with pytest.raises(ValueError, match="no embedding table"):
+        model.load_pretrained(torch.zeros(2, 6))
+
+
+def test_contextual_round_trip_and_summary(tmp_path):
+    model = _contextual(layers=(2,), dropout=0.2)
+    with torch.no_grad():
+        model.layer_scale.fill_(0.7)
+    vocab = Vocab([PAD, UNK])
+    text_cnn.save(model, tmp_path / "c", vocab=vocab, labels=["a", "b", "c"], metrics={}, data_card={}, dtype=None)
+    loaded, v2, labels, meta = text_cnn.load(tmp_path / "c")
+    assert loaded.config == model.config
+    assert (loaded.config.tokenizer, loaded.config.encoder, loaded.config.encoder_layers) == ("ptb", "tiny-bert", (2,))
+    x = torch.randn(2, 4, 1, 6)
+    lengths = torch.tensor([4, 3])
+    assert torch.equal(loaded(x, lengths), model(x, lengths))
+    table = summary(loaded.config, seq_len=4)
+    assert table["layers"][0]["parameters"] == 0 and not table["layers"][0]["trainable"]
+    assert "tiny-bert" in table["layers"][0]["name"]
+    assert table["total"] == sum(p.numel() for p in loaded.parameters())
+
+
+def test_a_config_saved_before_the_tokenizer_was_recorded_reads_words(tmp_path):
+    folder = _saved(tmp_path)
+    raw = json.loads((folder / "config.json").read_text())
+    del raw["tokenizer"]
+    (folder / "config.json").write_text(json.dumps(raw))
+    model, *_ = text_cnn.load(folder)
+    assert model.config.tokenizer == "words"

@@ -8,7 +8,7 @@ import torch
 
 from models import text_cnn
 from models.text_cnn import TextCNN, TextCNNConfig
-from models.vocab import Vocab, tokenize
+from models.vocab import Vocab, tokenize, tokenize_with_spans
 from pipelines.classify import Classification, Evidence, TextClassifier
 from pipelines.errors import ResourceError
 
@@ -217,3 +217,117 @@ def test_shipped_trec_model_classifies_real_questions():
     info = clf.info()
     assert info["metrics"]["test"]["accuracy"] >= 0.9
     assert info["data_card"]["sizes"]["test"] == 500
+
+
+@pytest.fixture(scope="module")
+def wide_classifier(tmp_path_factory):
+    """Wide windows of several widths hang over the edges of short texts: many cover the same words."""
+    vocab = Vocab(["<pad>", "<unk>"] + WORDS + ["'s", "n't", "do"])
+    cfg = TextCNNConfig(vocab_size=len(vocab), embed_dim=8, num_classes=3, filter_sizes=(2, 3, 5), num_filters=8,
+                        embedding_mode="non-static", conv_padding="wide", tokenizer="ptb")
+    torch.manual_seed(1)
+    model = TextCNN(cfg)
+    folder = tmp_path_factory.mktemp("clf") / "wide-cnn"
+    text_cnn.save(model, folder, vocab=vocab, labels=LABELS, metrics={}, data_card={"name": "wide-cnn"}, dtype=None)
+    return TextClassifier.load(folder)
+
+
+def test_evidence_has_one_entry_per_span_with_the_widest_filter(wide_classifier):
+    texts = ["Who's it?", "how", "Where is the river", "What's far ? Who wrote Hamlet"]
+    for text, r in zip(texts, wide_classifier.classify(texts, top_k=1000)):
+        spans = [(e.token_start, e.token_end) for e in r.evidence]
+        assert len(spans) == len(set(spans)), text
+        for e in r.evidence:
+            assert e.widths == tuple(sorted(e.widths)) and e.width == e.widths[-1]
+            assert e.token_end - e.token_start <= min(e.widths)
+            assert e.text == text[e.start:e.end]
+        # nothing lost in the merge: the spans still add up to the logit
+        assert r.bias + sum(e.contribution for e in r.evidence) == pytest.approx(r.logit, abs=1e-9)
+    # a one-word text: every firing window covers that word, so there is exactly one entry
+    (one,) = wide_classifier.classify(["how"], top_k=10)
+    assert len(one.evidence) == 1 and len(one.evidence[0].widths) >= 2
+
+
+def test_the_recorded_tokenizer_is_used(wide_classifier, tiny_classifier):
+    (ptb,) = wide_classifier.classify(["Who’s it?"])
+    (words,) = tiny_classifier.classify(["Who’s it?"])
+    assert (ptb.num_tokens, ptb.unknown_tokens) == (4, 0)  # who 's it ?
+    assert (words.num_tokens, words.unknown_tokens) == (3, 1)  # who’s it ?
+    assert wide_classifier.info()["tokenizer"] == "ptb" and tiny_classifier.info()["tokenizer"] == "words"
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder(tiny_tokenizer):
+    from transformers import BertConfig, BertModel
+
+    from pipelines import ContextualEncoder
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tiny_tokenizer.vocab_size, hidden_size=16, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=32, max_position_embeddings=32)
+    return ContextualEncoder(BertModel(config), tiny_tokenizer, name="tiny-bert", version="test")
+
+
+@pytest.fixture(scope="module")
+def contextual_folder(tmp_path_factory):
+    cfg = TextCNNConfig(vocab_size=2, embed_dim=16, num_classes=3, filter_sizes=(1, 2, 3), num_filters=5,
+                        embedding_mode="contextual", encoder="tiny-bert", encoder_layers=(0, 1, 2),
+                        encoder_num_layers=2, tokenizer="ptb", conv_padding="wide")
+    torch.manual_seed(2)
+    model = TextCNN(cfg)
+    folder = tmp_path_factory.mktemp("clf") / "ctx-cnn"
+    text_cnn.save(model, folder, vocab=Vocab(["<pad>", "<unk>"]), labels=LABELS, metrics={},
+                  data_card={"name": "ctx-cnn"}, dtype=None)
+    return folder
+
+
+def test_contextual_classifier_reads_the_encoders_word_vectors(contextual_folder, tiny_encoder):
+    assert TextClassifier.needs_encoder(contextual_folder)
+    clf = TextClassifier.load(contextual_folder, encoder=tiny_encoder)
+    texts = ["Who was the kid playing ?", "the river bank", "x", "", "Who is unbelievable zzz"]
+    results = clf.classify(texts, top_k=100)
+    for text, r in zip(texts, results):
+        words = tokenize(text, scheme="ptb")
+        assert r.num_tokens == len(words)
+        if words:  # (an empty text's filters fire on padding only: no span to show)
+            assert r.bias + sum(e.contribution for e in r.evidence) == pytest.approx(r.logit, abs=1e-9)
+        for e in r.evidence:
+            assert e.text == text[e.start:e.end]
+    assert results[4].unknown_tokens == 1  # zzz is [UNK] to the tiny wordpiece vocabulary
+    assert results[0].unknown_tokens == 0
+    # the same answer one by one as in a batch, and the same as the model on the encoder's features
+    assert [clf.classify([t])[0].label for t in texts] == [r.label for r in results]
+    layers = clf.model.config.encoder_layers
+    (states,) = tiny_encoder.word_features([texts[0]], [[(s, e) for _, s, e in tokenize_with_spans(texts[0], scheme="ptb")]],
+                                           layers)
+    logits = clf.model(torch.as_tensor(states.vectors)[None], torch.tensor([len(states.vectors)]))[0]
+    assert clf.labels[int(logits.argmax())] == results[0].label
+    info = clf.info()
+    assert info["encoder"]["name"] == "tiny-bert" and len(info["encoder"]["layer_weights"]) == 3
+    assert info["summary"]["layers"][0]["parameters"] == 0
+    json.dumps(info)
+
+
+def test_contextual_texts_longer_than_the_encoder_are_cut_and_reported(contextual_folder, tiny_encoder):
+    clf = TextClassifier.load(contextual_folder, encoder=tiny_encoder)
+    text = " ".join(["the kid"] * 40)  # 80 words, the tiny encoder takes 30 wordpieces
+    (r,) = clf.classify([text])
+    assert r.num_tokens + r.truncated_tokens == 80 and r.truncated_tokens > 0
+
+
+def test_contextual_artifact_checks_the_encoder(contextual_folder, tiny_encoder, tiny_tokenizer):
+    from transformers import BertConfig, BertModel
+
+    from pipelines import ContextualEncoder
+
+    with pytest.raises(ResourceError, match="tiny-bert.*not loaded"):
+        TextClassifier.load(contextual_folder)
+    renamed = ContextualEncoder(tiny_encoder.model, tiny_tokenizer, name="other-bert", version="test")
+    with pytest.raises(ResourceError, match="trained on encoder 'tiny-bert'"):
+        TextClassifier.load(contextual_folder, encoder=renamed)
+    wider = ContextualEncoder(BertModel(BertConfig(vocab_size=tiny_tokenizer.vocab_size, hidden_size=8,
+                                                   num_hidden_layers=2, num_attention_heads=2, intermediate_size=16,
+                                                   max_position_embeddings=32)),
+                              tiny_tokenizer, name="tiny-bert", version="test")
+    with pytest.raises(ResourceError, match="16-d.*8-d"):
+        TextClassifier.load(contextual_folder, encoder=wider)

@@ -17,14 +17,14 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors, Word2Vec
 
-from pipelines.embeddings import static
+from pipelines.embeddings import static, vector_files
 from pipelines.embeddings.static import (
     ARTIFACT_FORMAT,
     FILE_FORMATS,
-    StaticRegistry,
     StaticVectors,
     check_static_config,
     convert_once,
+    load_static,
     parse_static_config,
     split_format_hint,
     swap_in_folder,
@@ -338,14 +338,14 @@ def test_concurrent_conversions_convert_once(tmp_path: Path) -> None:
 
 
 def test_interrupted_conversion_leaves_no_partial_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_save = static._save_native
+    real_save = vector_files._save_native
 
     def save_then_die(kv: KeyedVectors, path: Path) -> None:
         real_save(kv, path)
         (path.parent / "vectors.kv.vectors.npy").write_bytes(b"half")  # a partly written matrix
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(static, "_save_native", save_then_die)
+    monkeypatch.setattr(vector_files, "_save_native", save_then_die)
     with pytest.raises(KeyboardInterrupt):
         convert_once(tmp_path, "tiny", META, Reader())
     assert not (tmp_path / "tiny").exists() and _leftovers(tmp_path) == []
@@ -380,9 +380,10 @@ def test_swap_in_folder_replaces_and_recovers(tmp_path: Path) -> None:
 def test_glove_cache_is_rebuilt_when_damaged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``from_glove_package`` never trusts a damaged cache (here on tiny stand-in vectors)."""
     reader = Reader()
-    monkeypatch.setattr(static, "read_glove_package", reader)
-    monkeypatch.setattr(static, "GLOVE_ROWS", len(WORDS))
-    monkeypatch.setattr(static, "GLOVE_DIM", VECS.shape[1])
+    monkeypatch.setattr(vector_files, "read_glove_package", reader)
+    for module in (static, vector_files):
+        monkeypatch.setattr(module, "GLOVE_ROWS", len(WORDS))
+        monkeypatch.setattr(module, "GLOVE_DIM", VECS.shape[1])
     first = StaticVectors.from_glove_package(tmp_path)
     assert reader.calls == 1 and first.lowercase and first.format == "glove-6b-package"
     assert isinstance(first.keyed_vectors.vectors, np.memmap)
@@ -420,22 +421,20 @@ def test_glove_package_known_similarities_memory_mapped(glove: StaticVectors) ->
     assert (meta["rows"], meta["dim"], meta["format"]) == (400_000, 50, "glove-kv-v1")
 
 
-# ----- the registry ---------------------------------------------------------------------------------
-def test_registry_get_default_and_unknown(tiny: StaticVectors) -> None:
+# ----- several models by name (the loaded Pipelines pick them) ---------------------------------------
+def test_pipelines_pick_the_default_and_refuse_an_unknown_model(tiny: StaticVectors) -> None:
+    from pipelines import Pipelines
+
     other = StaticVectors.from_keyed_vectors(tiny_kv(), name="other")
-    reg = StaticRegistry({"tiny": tiny, "other": other}, default="other")
-    assert reg.get() is other and reg.get("tiny") is tiny and reg.default == "other"
-    assert reg.names == ["tiny", "other"] and "tiny" in reg and len(reg) == 2
+    loaded = Pipelines(static={"other": other, "tiny": tiny})
+    assert loaded.static_model(None) is other and loaded.static_model("tiny") is tiny
     with pytest.raises(NotFound) as err:
-        reg.get("glove-6b-300d")
+        loaded.static_model("glove-6b-300d")
     assert err.value.code == "unknown-model" and "tiny" in err.value.detail and "other" in err.value.detail
-    described = reg.describe()
-    assert [d["name"] for d in described] == ["tiny", "other"]
-    assert [d["default"] for d in described] == [False, True]
-    with pytest.raises(ResourceError):
-        StaticRegistry({"tiny": tiny}, default="nope")
-    with pytest.raises(ResourceError):
-        StaticRegistry({})
+    described = [d for d in loaded.describe() if d.get("kind") == "static"]
+    assert [d["name"] for d in described] == ["other", "tiny"]
+    with pytest.raises(NotFound):
+        Pipelines().static_model(None)
 
 
 def test_parse_static_config_forms() -> None:
@@ -450,14 +449,16 @@ def test_parse_static_config_forms() -> None:
             parse_static_config(bad)
 
 
-def test_registry_loads_files_with_hints_and_checks_paths_first(tmp_path: Path) -> None:
+def test_configured_files_load_with_hints_and_paths_are_checked_first(tmp_path: Path) -> None:
     path = tmp_path / "w.txt"
     path.write_text(_text_lines(header=True), encoding="utf-8")
     glove = tmp_path / "g.data"
     glove.write_text(_text_lines(header=False), encoding="utf-8")
-    reg = StaticRegistry.load({"mine": str(path), "g": f"glove-text:{glove}"})
-    assert reg.default == "mine" and reg.get("mine").vocab_size == len(WORDS)
-    assert reg.get("g").format == "glove-text" and reg.get("g").name == "g"
+    config = parse_static_config({"mine": str(path), "g": f"glove-text:{glove}"})
+    check_static_config(config)
+    loaded = {name: load_static(name, source) for name, source in config.items()}
+    assert list(loaded) == ["mine", "g"] and loaded["mine"].vocab_size == len(WORDS)
+    assert loaded["g"].format == "glove-text" and loaded["g"].name == "g"
     with pytest.raises(ResourceError) as err:
         check_static_config({"mine": str(path), "gone": str(tmp_path / "gone.bin")})
     assert "gone" in err.value.detail

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from service.schemas import ClassifyResponse
+from tasks.classify import ClassifyResponse
 
 PROBLEM = "application/problem+json"
 
@@ -78,3 +78,35 @@ def test_model_detail_has_metrics_card_and_layer_summary(client):
     layers = summary["layers"] if isinstance(summary, dict) else summary
     assert layers and sum(layer["parameters"] for layer in layers) == (
         summary["total"] if isinstance(summary, dict) else sum(layer["parameters"] for layer in layers))
+
+
+@pytest.mark.parametrize("name", ["trec-cnn", "trec-minilm-cnn"])
+def test_both_kinds_are_served_per_request_with_one_entry_per_span(client, name):
+    texts = ["Who's the author of War and Peace?", "How long is the Nile?", "Why?"]
+    body = client.post("/v1/classify", json={"text": texts, "top_k": 50, "model": name}).json()
+    assert body["model"] == name and body["labels"] == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
+    for text, res in zip(texts, body["results"]):
+        assert res["unknown_tokens"] == 0  # who 's the author ...: the clitic is a known token
+        spans = [(e["token_start"], e["token_end"]) for e in res["evidence"]]
+        assert len(spans) == len(set(spans))
+        for e in res["evidence"]:
+            assert e["text"] == text[e["start"]:e["end"]]
+            assert e["width"] == max(e["widths"]) and e["token_end"] - e["token_start"] <= min(e["widths"])
+        assert res["bias"] + sum(e["contribution"] for e in res["evidence"]) == pytest.approx(res["logit"], abs=1e-6)
+    assert body["results"][0]["num_tokens"] == 9  # who 's the author of war and peace ?
+
+
+def test_model_detail_shows_the_layer_table_of_both_kinds(client):
+    glove = client.get("/v1/models/trec-cnn").json()
+    ctx = client.get("/v1/models/trec-minilm-cnn").json()
+    assert glove["tokenizer"] == ctx["tokenizer"] == "ptb"
+    assert glove["encoder"] is None and glove["summary"]["layers"][0]["name"] == "embedding"
+    assert ctx["encoder"]["name"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert len(ctx["encoder"]["layer_weights"]) == len(ctx["encoder"]["layers"])
+    first = ctx["summary"]["layers"][0]
+    assert "all-MiniLM-L6-v2" in first["name"] and first["parameters"] == 0 and not first["trainable"]
+    for d in (glove, ctx):
+        assert d["summary"]["total"] == sum(layer["parameters"] for layer in d["summary"]["layers"])
+        assert d["metrics"]["test"]["accuracy"] >= 0.93
+    kinds = {m["name"]: m.get("kind") for m in client.get("/v1/models").json()["models"] if m["task"] == "classify"}
+    assert kinds["trec-cnn"] == "non-static" and kinds["trec-minilm-cnn"] == "contextual"

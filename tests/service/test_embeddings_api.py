@@ -11,7 +11,8 @@ import base64
 import numpy as np
 import pytest
 
-from service.schemas import ContextualResponse, EmbeddingsResponse, SensesResponse, StaticResponse
+from tasks.embeddings import ContextualResponse, EmbeddingsResponse, StaticResponse
+from tasks.senses import SensesResponse
 
 PROBLEM = "application/problem+json"
 
@@ -61,8 +62,12 @@ def test_openai_embeddings_errors(client):
     assert body["limit"] == 384 and body["given"] == 1536
     long = "word " * 600
     body = problem(client.post("/v1/embeddings", json={"input": long}), 422)
-    assert body["limit"] == 512 and body["given"] > 512
+    assert body["limit"] == 256 and body["given"] > 512  # the model's sentence length (issue 17)
     ok = client.post("/v1/embeddings", json={"input": long, "truncate": True})
+    assert ok.status_code == 200 and ok.json()["usage"]["total_tokens"] == 256
+    body = problem(client.post("/v1/embeddings", json={"input": long, "max_length": 512}), 422)
+    assert body["limit"] == 512 and body["given"] > 512
+    ok = client.post("/v1/embeddings", json={"input": long, "truncate": True, "max_length": 512})
     assert ok.status_code == 200 and ok.json()["usage"]["total_tokens"] == 512
 
 

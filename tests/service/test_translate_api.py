@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from service.schemas import AttentionResponse, TranslateResponse
+from tasks.translate import AttentionResponse, TranslateResponse
 
 PROBLEM = "application/problem+json"
 

@@ -217,3 +217,52 @@ def test_embed_std_rescales_pretrained_rows_and_the_words_added_after_training(t
                  "--epochs", "1", "--dry-run", "--lr", "1e-9", "--optimizer", "sgd", "--output", str(rand)]) == 0
     w = text_cnn.load(rand)[0].embedding.weight.detach()[2:]
     assert float(w.abs().max()) <= 0.01 * 3 ** 0.5 + 1e-4 and 0.005 < float(w.std()) < 0.015
+
+
+@pytest.mark.slow
+def test_contextual_dry_run_caches_features_and_ships_a_loadable_cnn(tiny_csv, tmp_path, monkeypatch):
+    """The shipped encoder (frozen) feeds the CNN; its per-word features are cached once."""
+    from training import contextual_features
+
+    monkeypatch.setattr(contextual_features, "CACHE", tmp_path / "features")
+    out = tmp_path / "ctx"
+    argv = ["--data", str(tiny_csv), "--text-column", "question", "--label-column", "kind", "--embeddings", "contextual",
+            "--encoder-layers", "4,6", "--dry-run",
+            "--epochs", "1", "--progress", "never", "--output", str(out)]
+    assert main(argv) == 0
+    cached = sorted((tmp_path / "features").glob("*.npz"))
+    assert len(cached) == 2  # train and dev (no test split for this file)
+    model, vocab, labels, meta = text_cnn.load(out)
+    assert model.config.contextual and model.config.encoder_layers == (4, 6) and model.config.tokenizer == "ptb"
+    assert len(vocab) == 2 and meta["data_card"]["vectors"]["name"] == "contextual"
+    mtimes = [p.stat().st_mtime_ns for p in cached]
+    assert main(argv) == 0  # the second run reads the cache
+    assert [p.stat().st_mtime_ns for p in sorted((tmp_path / "features").glob("*.npz"))] == mtimes
+
+    from pipelines.classify import TextClassifier
+
+    clf = TextClassifier.load(out, encoder=contextual_features.load_encoder())
+    (r,) = clf.classify(["who's the king of spain ?"])
+    assert r.label in labels and r.num_tokens == 7 and r.unknown_tokens == 0
+
+
+def test_tokenizer_flag_is_recorded_and_used_for_the_vocabulary(tiny_csv, tmp_path):
+    out = tmp_path / "words"
+    assert main(["--data", str(tiny_csv), "--text-column", "question", "--label-column", "kind", "--vectors", "none",
+                 "--embedding-mode", "rand", "--tokenizer", "words",
+                 "--dry-run", "--epochs", "1", "--progress", "never", "--output", str(out)]) == 0
+    model, vocab, _, _ = text_cnn.load(out)
+    assert model.config.tokenizer == "words"
+    assert build_vocab(["what's it ?"], scheme="ptb").itos[2:] == sorted(["'s", "?", "it", "what"])
+    assert "what's" in build_vocab(["what's it ?"], scheme="words").itos
+
+
+@pytest.mark.slow
+def test_word2vec_embeddings_read_the_shipped_word2vec_artifact(tiny_csv, tmp_path):
+    out = tmp_path / "w2v"
+    assert main(["--data", str(tiny_csv), "--text-column", "question", "--label-column", "kind", "--embeddings",
+                 "word2vec", "--dry-run", "--epochs", "1", "--progress", "never", "--output", str(out)]) == 0
+    model, vocab, _, meta = text_cnn.load(out)
+    vectors = meta["data_card"]["vectors"]
+    assert vectors["name"] == "wikitext2-sg" and vectors["dim"] == model.config.embed_dim == 100
+    assert vectors["found"] >= len(vocab) // 2  # plain English words are in the WikiText-2 vocabulary

@@ -15,14 +15,13 @@ from gensim.models import KeyedVectors
 from gensim.test.utils import datapath
 
 from training import word2vec as w2v
-from pipelines.embeddings.static import ARTIFACT_FORMAT, StaticRegistry, StaticVectors, shipped_word2vec_path
+from pipelines.embeddings.static import ARTIFACT_FORMAT, StaticVectors, load_static, shipped_word2vec_path
+from evals import word_vectors
+from evals.word_vectors import eval_main, evaluate, format_markdown
 from training.word2vec import (
     FileSentences,
     TrainConfig,
     clean_wikitext,
-    eval_main,
-    evaluate,
-    format_markdown,
     load_corpus,
     main,
     tokenize_line,
@@ -196,10 +195,10 @@ def test_eval_command_on_a_vectors_file(tmp_path: Path, capsys: pytest.CaptureFi
 def test_restrict_to_keeps_order_and_first_case_variant() -> None:
     kv = KeyedVectors(2, count=0, dtype=np.float32)
     kv.add_vectors(["The", "the", "bank", "river"], np.arange(8, dtype=np.float32).reshape(4, 2))
-    sub = w2v.restrict_to(kv, {"the", "river", "absent"})
+    sub = word_vectors.restrict_to(kv, {"the", "river", "absent"})
     assert sub.index_to_key == ["The", "river"]
     np.testing.assert_array_equal(sub.vectors, [[0, 1], [6, 7]])
-    assert len(w2v.restrict_to(kv, set())) == 0
+    assert len(word_vectors.restrict_to(kv, set())) == 0
 
 
 def test_markdown_table_shape() -> None:
@@ -286,8 +285,7 @@ SHIPPED = shipped_word2vec_path()
 @pytest.mark.skipif(not (SHIPPED / "config.json").is_file(), reason="the word2vec artifact is not built")
 def test_shipped_word2vec_loads_and_its_metrics_reproduce() -> None:
     config = json.loads((SHIPPED / "config.json").read_text())
-    reg = StaticRegistry.load({"w2v": "word2vec-wikitext2"})
-    w = reg.get("w2v")
+    w = load_static("w2v", "word2vec-wikitext2")
     assert w.dim == config["vector_size"] and w.vocab_size == config["vocab_size"]
     assert w.version == config["version"] and w.format == ARTIFACT_FORMAT
     assert isinstance(w.keyed_vectors.vectors, np.memmap)

@@ -1,0 +1,237 @@
+"""(c) Coarse grouping on WordNet, the silhouette floor chosen on dev lemmas, and per-query latency.
+
+Coarse set, built from WordNet alone: for a (lemma, part of speech) whose example sentences (those
+containing the lemma) fall in two or more lexicographer files, a seeded sample of up to 8 of them
+labelled by lexname; ``SenseComparer.compare`` groups them with k chosen automatically (the
+examples themselves are excluded from the disambiguation's example feature). Adjusted Rand index
+against the lexname labels (first occurrence per sentence). Lemmas with a single sense and two or
+more examples must come back as one group. The two knobs of the one-group decision (a silhouette
+floor for the spectral split, and how close a shared supersense must come to each occurrence's
+most probable one) are chosen on dev lemmas; test lemmas are reported with them and without.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class GroupingCase:
+    lemma: str
+    pos: str
+    sentences: list[str]
+    labels: list[str]  # lexname per sentence
+    prepared: object | None = None  # SenseComparer.prepare's output
+    first: list[int] | None = None  # per sentence, the index of its first occurrence
+    split: object | None = None  # spectral_split of the occurrences
+
+
+def coarse_cases(dis, keys: Sequence[tuple[str, str]], *, per_lemma: int = 8, seed: int = 13,  # noqa: ANN001
+                 multi: bool = True) -> list[GroupingCase]:
+    """``multi``: lemmas whose examples span 2+ lexnames; else lemmas with exactly one sense."""
+    rng = random.Random(seed)
+    out = []
+    for lemma, pos in keys:
+        senses = dis.inventory.senses(lemma)
+        if multi:
+            if len({s.lexname for s in senses if s.pos == pos and s.examples}) < 2:
+                continue  # cheap check before encoding anything
+            sv = dis.sense_vectors(lemma)
+            pairs = [(t, sv.senses[r].lexname) for r in range(len(sv.senses)) if sv.senses[r].pos == pos
+                     for t in sv.example_text[r]]
+            texts = [t for t, _ in pairs]
+            pairs = [p for p in pairs if texts.count(p[0]) == 1]
+            if len({lab for _, lab in pairs}) < 2:
+                continue
+        else:
+            if len(senses) != 1 or len(senses[0].examples) < 2:
+                continue
+            sv = dis.sense_vectors(lemma)
+            pairs = [(t, senses[0].lexname) for t in sv.example_text[0]]
+            if len(pairs) < 2:
+                continue
+        if len(pairs) > per_lemma:
+            pairs = rng.sample(pairs, per_lemma)
+        out.append(GroupingCase(lemma, pos, [t for t, _ in pairs], [lab for _, lab in pairs]))
+    return out
+
+
+def run_cases(comparer, cases: Sequence[GroupingCase], *, log=None) -> None:  # noqa: ANN001
+    """Disambiguate and embed each case's occurrences once (the grouping rules are applied afterwards)."""
+    from pipelines.senses import spectral_split
+
+    t0 = time.perf_counter()
+    for n, case in enumerate(cases):
+        prep = comparer.prepare(case.lemma, case.sentences, exclude=frozenset(case.sentences))
+        first = {o.sentence: i for i, o in reversed(list(enumerate(prep.occurrences)))}
+        case.prepared = prep
+        case.split = spectral_split(prep.sims)
+        case.first = [first[k] for k in range(len(case.sentences))]
+        if log and (n + 1) % 50 == 0:
+            log(f"grouping: {n + 1}/{len(cases)} ({time.perf_counter() - t0:.0f} s)")
+
+
+def predict(case: GroupingCase, params) -> list[int]:  # noqa: ANN001
+    from pipelines.senses import group_occurrences
+
+    prep = case.prepared
+    labels, _, _ = group_occurrences(prep.sims, prep.disambiguations, params,  # type: ignore[union-attr]
+                                     split=case.split)  # type: ignore[arg-type]
+    return [labels[i] for i in case.first or []]
+
+
+def ari_scores(cases: Sequence[GroupingCase], params) -> dict[str, float]:  # noqa: ANN001
+    from sklearn.metrics import adjusted_rand_score
+
+    aris, exact = [], 0
+    for c in cases:
+        pred = predict(c, params)
+        if len(set(c.labels)) == 1:
+            ok = len(set(pred)) == 1
+            aris.append(1.0 if ok else 0.0)
+        else:
+            aris.append(float(adjusted_rand_score(c.labels, pred)))
+            ok = aris[-1] > 0.999
+        exact += ok
+    return {"n": len(cases), "ari": round(float(np.mean(aris)), 4) if aris else float("nan"),
+            "exact": exact, "exact_fraction": round(exact / max(len(cases), 1), 4)}
+
+
+def choose_rules(multi: Sequence[GroupingCase], single: Sequence[GroupingCase], params,  # noqa: ANN001
+                 floors: Sequence[float] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3),
+                 ratios: Sequence[float] = (1.0, 0.75, 0.5, 0.35, 0.25)) -> tuple[tuple[float, float], dict]:
+    """The (lexname ratio, silhouette floor) maximising the mean of the two dev sets' mean ARI
+    (ties: the stricter ratio, then the lowest floor)."""
+    from dataclasses import replace
+
+    table = {}
+    for r in ratios:
+        for f in floors:
+            q = replace(params, silhouette_min=f, lexname_ratio=r)
+            a, b = ari_scores(multi, q), ari_scores(single, q)
+            table[f"ratio {r} floor {f}"] = {"multi_ari": a["ari"], "one_sense_exact": b["exact_fraction"],
+                                             "mean": round((a["ari"] + b["ari"]) / 2, 4), "ratio": r, "floor": f}
+    best = max(table.values(), key=lambda t: (t["mean"], t["ratio"], -t["floor"]))
+    return (best["ratio"], best["floor"]), table
+
+
+def latency(dis, target: str, sentence: str, *, runs: int = 30) -> dict[str, float]:  # noqa: ANN001
+    """Disambiguating one sentence with a warm cache: p50 and p90 in milliseconds."""
+    dis.disambiguate(target, [sentence])  # warm the lemma's sense vectors
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        dis.disambiguate(target, [sentence])
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    enc = []  # the encoder's forward pass alone, for scale (the machine's load moves both)
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        dis.encoder.encode([sentence])
+        enc.append((time.perf_counter() - t0) * 1000)
+    return {"target": target, "senses": len(dis.inventory.senses(target)), "runs": runs,
+            "p50_ms": round(statistics.median(times), 1), "p90_ms": round(times[int(0.9 * (runs - 1))], 1),
+            "encoder_forward_p50_ms": round(statistics.median(enc), 1)}
+
+
+def single_sense_keys(inventory, lemmas: set[str]) -> list[tuple[str, str]]:  # noqa: ANN001
+    out = []
+    for lemma in sorted(lemmas):
+        if "_" in lemma or "-" in lemma:
+            continue
+        senses = inventory.senses(lemma)
+        if len(senses) == 1 and len(senses[0].examples) >= 2:
+            out.append((lemma, senses[0].pos))
+    return out
+
+
+def group_main(argv: list[str] | None = None) -> int:
+    """(c) on WordNet: choose the silhouette floor on dev lemmas, report test; latency. Updates wsd.json."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    import torch
+
+    from evals.senses import ENCODER_NAME
+    from evals.wic import DEFAULT_CACHE, DEFAULT_SEED, load_wic
+    from evals.wsd import _atomic_json, _log, lemma_split, polysemous_keys
+    from pipelines.embeddings.contextual import ContextualEncoder
+    from pipelines.lemmatize import Lemmatizer
+    from pipelines.loading import DEFAULT_WORDNET, DEFAULT_WSD, default_encoder_path
+    from pipelines.senses import SenseComparer
+    from pipelines.wordnet import SenseInventory
+    from pipelines.wsd import Disambiguator, WsdParams
+
+    p = argparse.ArgumentParser(prog="lexiflow eval senses --wordnet --stage group")
+    p.add_argument("--out", type=Path, default=DEFAULT_WSD)
+    p.add_argument("--dev-cases", type=int, default=150)
+    p.add_argument("--test-cases", type=int, default=250)
+    p.add_argument("--single-cases", type=int, default=100, help="one-sense lemmas per split")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    p.add_argument("--threads", type=int, default=1)
+    args, _ = p.parse_known_args(argv)
+    torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    config = json.loads(args.out.read_text(encoding="utf-8"))
+    params = WsdParams.from_dict(config, source=str(args.out))
+    encoder = ContextualEncoder.load(default_encoder_path(), name=ENCODER_NAME)
+    lemmatizer = Lemmatizer.load("rule")
+    inventory = SenseInventory.load(DEFAULT_WORDNET)
+    dis = Disambiguator(lemmatizer=lemmatizer, encoder=encoder, inventory=inventory, params=params, cache_size=64)
+    comparer = SenseComparer(lemmatizer=lemmatizer, encoder=encoder, disambiguator=dis)
+    dev_lemmas, test_lemmas = lemma_split(inventory.lemmas(), load_wic(DEFAULT_CACHE, seed=args.seed),
+                                          seed=args.seed)
+    rng = random.Random(args.seed)
+    sets = {}
+    for split, lemmas, n_multi in (("dev", dev_lemmas, args.dev_cases), ("test", test_lemmas, args.test_cases)):
+        keys = polysemous_keys(inventory, lemmas)
+        rng.shuffle(keys)
+        multi: list[GroupingCase] = []
+        for start in range(0, len(keys), 50):  # only lemmas whose examples span 2+ lexnames qualify
+            multi += coarse_cases(dis, keys[start:start + 50], seed=args.seed)
+            if len(multi) >= n_multi:
+                break
+        multi = multi[:n_multi]
+        singles = single_sense_keys(inventory, lemmas)
+        single = coarse_cases(dis, rng.sample(singles, min(len(singles), 3 * args.single_cases)), seed=args.seed,
+                              multi=False)[: args.single_cases]
+        _log(f"grouping {split}: {len(multi)} multi-supersense cases, {len(single)} one-sense cases")
+        run_cases(comparer, multi + single, log=_log)
+        sets[split] = (multi, single)
+    from dataclasses import replace
+
+    (ratio, floor), table = choose_rules(*sets["dev"], params)
+    chosen = replace(params, silhouette_min=floor, lexname_ratio=ratio)
+    plain = replace(params, silhouette_min=-1.0, lexname_ratio=1.0)
+    test_multi, test_single = sets["test"]
+    coarse = {"silhouette_min": floor, "lexname_ratio": ratio, "dev_grid": table,
+              "test": {"multi_supersense": ari_scores(test_multi, chosen), "one_sense": ari_scores(test_single, chosen),
+                       "multi_supersense_rules_off": ari_scores(test_multi, plain),
+                       "one_sense_rules_off": ari_scores(test_single, plain)},
+              "cases": {"per_lemma_max_examples": 8, "dev": [len(x) for x in sets["dev"]],
+                        "test": [len(x) for x in sets["test"]]}}
+    dis.params = chosen
+    lat = [latency(dis, w, s) for w, s in (("bank", "I deposited my salary at the bank this morning."),
+                                           ("bass", "He plays the bass in a jazz band."),
+                                           ("crane", "The crane lifted the steel beam onto the roof."))]
+    config["grouping"]["silhouette_min"] = floor
+    config["grouping"]["lexname_ratio"] = ratio
+    config.setdefault("metrics", {})["coarse"] = coarse
+    config["metrics"]["latency"] = {"one_sentence_warm_cache": lat, "torch_threads": args.threads}
+    config["data_card"]["grouping_seconds"] = round(time.perf_counter() - started, 1)
+    _atomic_json(args.out, config)
+    print(json.dumps({"coarse": coarse, "latency": lat}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(group_main())

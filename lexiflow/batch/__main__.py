@@ -1,0 +1,5 @@
+import sys
+
+from lexiflow.batch.cli import main
+
+sys.exit(main())

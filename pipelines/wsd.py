@@ -1,0 +1,409 @@
+"""Which WordNet sense does a word have in this sentence?
+
+For every occurrence of the target (all of them, found by lemma with spaCy), each candidate
+WordNet sense of the occurrence's part of speech gets five features:
+
+1. ``gloss``: cosine of the encoder's sentence embedding (mean pooling, as sentence-transformers
+   does) with the embedding of the sense's gloss written as ``lemma (synonyms): definition``;
+2. ``gloss_target``: cosine of the target word's contextual vector with the vector of the lemma
+   at the head of that gloss;
+3. ``example``: the best cosine of the target's vector with its vector in the sense's WordNet
+   examples that contain the lemma (``gloss_target`` again where the sense has none);
+4. ``example_sentence``: the best cosine of the sentence embedding with those examples' (``gloss``
+   again where the sense has none);
+5. ``prior``: ``-log(sense number)``, WordNet's order (most frequent first).
+
+The score is their weighted sum and the probability a softmax over the candidates: a conditional
+logit whose weights (and so its temperature) are fitted on held-out WordNet examples by
+``lexiflow eval senses`` and shipped in ``artifacts/senses/wsd.json``. Target vectors are the mean
+of the encoder's layers 2-4, standardised per dimension against a background of ordinary
+occurrences (anisotropy correction).
+
+Gloss and example vectors are computed lazily per lemma and kept in a bounded LRU cache.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipelines.embeddings.contextual import ContextualEncoder, Forward, TokenStates
+from pipelines.errors import InputError, ResourceError
+from pipelines.lemmatize import LemmaToken, Lemmatizer
+from pipelines.wordnet import UPOS_TO_WN, SenseInventory, WordSense
+
+FORMAT = "wsd-v1"
+FEATURES = ("gloss", "gloss_target", "example", "example_sentence", "prior")
+_AGREEING_UPOS = {"n": {"NOUN", "PROPN"}, "v": {"VERB", "AUX"}, "a": {"ADJ"}, "r": {"ADV"}}
+
+
+# ----- parameters --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WsdParams:
+    layers: tuple[int, ...]  # hidden-state indices averaged for target vectors (0 = embeddings)
+    weights: dict[str, float]  # one per FEATURES name
+    target_mean: np.ndarray  # (H,) background of target vectors (anisotropy correction)
+    target_std: np.ndarray  # (H,)
+    sentence_mean: np.ndarray  # (H,) background of sentence embeddings
+    sentence_weight: float = 0.5  # grouping: target vector + this x centred sentence embedding
+    wsd_weight: float = 0.0  # p(same): cosine + this x the probability that both get the same synset
+    frequency_prior: float = 0.0  # x log(SemCor tag count + 1), added at inference (see ``probabilities``)
+    p_same: tuple[float, float] = (10.0, -5.0)  # p(same sense) = sigmoid(a * cos + b) on that representation
+    threshold: float = 0.5  # cosine at which p_same = 0.5 on WiC dev
+    silhouette_min: float = 0.0  # below this best silhouette, the occurrences stay one group
+    lexname_ratio: float = 1.0  # one group when one supersense has >= this x each occurrence's top one (1 = off)
+    source: str = "in memory"
+
+    @classmethod
+    def load(cls, path: str | Path) -> WsdParams:
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ResourceError(f"{path}: missing; make it with `lexiflow eval senses` (LEXIFLOW_SENSES_WSD)") \
+                from None
+        except ValueError as exc:
+            raise ResourceError(f"{path}: not valid JSON ({exc})") from exc
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "in memory") -> WsdParams:
+        if data.get("format") != FORMAT:
+            raise ResourceError(f"{source}: format {data.get('format')!r}, expected {FORMAT!r}")
+        try:
+            weights = {k: float(data["weights"][k]) for k in FEATURES}
+            bg = data["background"]
+            mean, std, smean = (np.asarray(bg[k], dtype=np.float32) for k in ("target_mean", "target_std",
+                                                                               "sentence_mean"))
+            g = data.get("grouping", {})
+            params = cls(layers=tuple(int(x) for x in data["layers"]), weights=weights, target_mean=mean,
+                         target_std=np.maximum(std, 1e-6), sentence_mean=smean,
+                         sentence_weight=float(g.get("sentence_weight", 0.5)),
+                         wsd_weight=float(g.get("wsd_weight", 0.0)),
+                         frequency_prior=float(data.get("frequency_prior", 0.0)),
+                         p_same=(float(g["p_same"]["a"]), float(g["p_same"]["b"])) if "p_same" in g else (10.0, -5.0),
+                         threshold=float(g.get("threshold", 0.5)), silhouette_min=float(g.get("silhouette_min", 0.0)),
+                         lexname_ratio=float(g.get("lexname_ratio", 1.0)),
+                         source=source)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ResourceError(f"{source}: missing or invalid field ({exc})") from exc
+        if not (mean.shape == std.shape == smean.shape and mean.ndim == 1):
+            raise ResourceError(f"{source}: background vectors differ in shape")
+        return params
+
+    def check(self, encoder: ContextualEncoder) -> None:
+        if self.target_mean.shape[0] != encoder.hidden_size:
+            raise ResourceError(f"{self.source}: background size {self.target_mean.shape[0]} but the encoder's "
+                                f"hidden size is {encoder.hidden_size} (made for another encoder?)")
+        if not all(0 <= k <= encoder.num_layers for k in self.layers):
+            raise ResourceError(f"{self.source}: layers {self.layers} outside 0..{encoder.num_layers}")
+
+    def target(self, hidden: np.ndarray) -> np.ndarray:
+        """(..., L+1, H) -> (..., H): mean of the chosen layers, standardised, unit length."""
+        x = hidden[..., list(self.layers), :].mean(axis=-2)
+        z = (x - self.target_mean) / self.target_std
+        return z / np.maximum(np.linalg.norm(z, axis=-1, keepdims=True), 1e-12)
+
+    def sentence(self, emb: np.ndarray) -> np.ndarray:
+        """Centred, unit-length sentence embeddings."""
+        c = emb - self.sentence_mean
+        return c / np.maximum(np.linalg.norm(c, axis=-1, keepdims=True), 1e-12)
+
+    def grouping_vector(self, target: np.ndarray, sentence: np.ndarray) -> np.ndarray:
+        """Target vector concatenated with ``sentence_weight`` x the centred sentence embedding."""
+        return np.concatenate([target, self.sentence_weight * sentence], axis=-1)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def sentence_embedding(states: TokenStates) -> np.ndarray:
+    """Mean over all tokens of the last layer (specials included), unit length: sentence-transformers' pooling."""
+    return _unit(states.hidden[-1].mean(axis=0))
+
+
+# ----- per-lemma sense vectors ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class SenseVectors:
+    """One lemma's candidate senses and their vectors (rows follow ``senses``)."""
+
+    lemma: str
+    senses: tuple[WordSense, ...]
+    gloss: np.ndarray  # (S, H) unit sentence embeddings of the glosses
+    gloss_sentence: np.ndarray  # (S, H) centred unit gloss embeddings (for plots and grouping)
+    gloss_target: np.ndarray  # (S, H) target vector of the lemma heading each gloss
+    example_target: tuple[np.ndarray, ...]  # per sense, (E_s, H) target vectors in its examples
+    example_sentence: tuple[np.ndarray, ...]  # per sense, (E_s, H) unit sentence embeddings of those examples
+    example_text: tuple[tuple[str, ...], ...]  # per sense, the examples those rows come from
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    synset: str
+    pos: str
+    sense_number: int
+    lemma_names: tuple[str, ...]
+    gloss: str
+    lexname: str
+    score: float  # probability
+    features: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetOccurrence:
+    sentence: int
+    index: int  # 0-based among this sentence's occurrences of the target
+    start: int
+    end: int
+    text: str
+    lemma: str
+    pos: str | None  # spaCy's universal POS
+    wordnet_pos: str | None  # the WordNet part of speech its candidates were drawn from
+
+
+@dataclass(frozen=True, slots=True)
+class Disambiguation:
+    occurrence: TargetOccurrence
+    lemma: str | None  # the WordNet lemma looked up; None when WordNet does not know the word
+    candidates: tuple[Candidate, ...]  # most probable first
+    note: str | None = None
+    vectors: SenseVectors | None = field(default=None, repr=False, compare=False)  # for plots
+
+
+@dataclass(frozen=True)
+class SentenceResult:
+    sentence: int
+    text: str
+    occurrences: tuple[Disambiguation, ...]
+
+
+@dataclass(frozen=True)
+class DisambiguationResult:
+    target: str
+    lemma: str
+    known: bool  # WordNet has at least one sense for the target
+    note: str | None
+    results: tuple[SentenceResult, ...]
+
+
+def find_occurrences(lemmatizer: Lemmatizer, target: str, sentences: Sequence[str]
+                     ) -> tuple[str, str, list[list[tuple[LemmaToken, int]]]]:
+    """(target surface, target lemma, per sentence every token that is the target: by surface form or lemma)."""
+    target_doc, *docs = lemmatizer.lemmatize([target, *sentences])
+    words = [t for t in target_doc.tokens if not t.is_space]
+    if len(words) != 1:
+        raise InputError(f"target must be one word; {target!r} has {len(words)} tokens",
+                         code="bad-target", given=target)
+    surface = words[0].text.lower()
+    lemma = words[0].lemma.lower()
+    found = []
+    for doc in docs:
+        hits = [t for t in doc.tokens if t.text.lower() == surface or t.lemma.lower() in (lemma, surface)]
+        found.append([(t, i) for i, t in enumerate(hits)])
+    return surface, lemma, found
+
+
+class Disambiguator:
+    def __init__(self, *, lemmatizer: Lemmatizer, encoder: ContextualEncoder, inventory: SenseInventory,
+                 params: WsdParams, forward: Forward | None = None, cache_size: int = 512) -> None:
+        params.check(encoder)
+        self.lemmatizer = lemmatizer
+        self.encoder = encoder
+        self.inventory = inventory
+        self.params = params
+        self.forward = forward
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, SenseVectors] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def cached_lemmas(self) -> list[str]:
+        """The lemmas whose sense vectors are cached, least recently used first."""
+        with self._cache_lock:
+            return list(self._cache)
+
+    # ----- encoding ------------------------------------------------------------------------------
+    def encode_hidden(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+                      ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Unit sentence embeddings (N, H) and, per text, every layer of its spans' vectors (k, L+1, H)."""
+        h, n_layers = self.encoder.hidden_size, self.encoder.num_layers + 1
+        if not texts:
+            return np.zeros((0, h), np.float32), []
+        states = self.encoder.encode(texts, max_length=self.encoder.tokenizer.model_max_length,
+                                     truncation="longest_first", forward=self.forward)
+        sent = np.stack([sentence_embedding(st) for st in states])
+        hidden = []
+        for n, (st, sp) in enumerate(zip(states, spans)):
+            if not sp:
+                hidden.append(np.zeros((0, n_layers, h), np.float32))
+                continue
+            hidden.append(self.encoder.span_vectors([texts[n]] * len(sp), list(sp), states=[st] * len(sp)))
+        return sent, hidden
+
+    def encode(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+               ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Unit sentence embeddings (N, H) and, per text, the target vectors of its spans (k, H)."""
+        sent, hidden = self.encode_hidden(texts, spans)
+        return sent, [self.params.target(x) for x in hidden]
+
+    def sense_vectors(self, lemma: str) -> SenseVectors:
+        """The lemma's senses with their gloss and example vectors (cached, least recently used out)."""
+        key = SenseInventory.key(lemma)
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        built = self._build(key)
+        with self._cache_lock:
+            self._cache[key] = built
+            self._cache.move_to_end(key)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return built
+
+    def _build(self, key: str) -> SenseVectors:
+        senses = self.inventory.senses(key)
+        shown = key.replace("_", " ")
+        glosses = [s.gloss_text(shown) for s in senses]
+        examples = sorted({e for s in senses for e in s.examples})
+        spans_of = self._example_spans(key, examples, senses)
+        texts = glosses + examples
+        spans = [[(0, len(shown))] for _ in glosses] + [[spans_of[e]] if e in spans_of else [] for e in examples]
+        sent, targets = self.encode(texts, spans)
+        h = self.encoder.hidden_size
+        ex_vec = {e: targets[len(glosses) + i][0] for i, e in enumerate(examples) if e in spans_of}
+        ex_sent = {e: sent[len(glosses) + i] for i, e in enumerate(examples) if e in spans_of}
+        per_text = tuple(tuple(e for e in s.examples if e in ex_vec) for s in senses)
+        empty = np.zeros((0, h), np.float32)
+        per_sense = tuple(np.stack([ex_vec[e] for e in t]) if t else empty for t in per_text)
+        per_sentence = tuple(np.stack([ex_sent[e] for e in t]) if t else empty for t in per_text)
+        g = sent[: len(glosses)] if senses else np.zeros((0, h), np.float32)
+        gt = np.stack([t[0] for t in targets[: len(glosses)]]) if senses else np.zeros((0, h), np.float32)
+        return SenseVectors(key, senses, g, self.params.sentence(g) if len(g) else g, gt, per_sense, per_sentence,
+                            per_text)
+
+    def _example_spans(self, key: str, examples: Sequence[str], senses: Sequence[WordSense]
+                       ) -> dict[str, tuple[int, int]]:
+        """Where the lemma occurs in each example (spaCy lemmas; the first token agreeing in POS)."""
+        if "_" in key or not examples:
+            return {}
+        pos_of: dict[str, set[str]] = {}
+        for s in senses:
+            for e in s.examples:
+                pos_of.setdefault(e, set()).add(s.pos)
+        out = {}
+        for text, doc in zip(examples, self.lemmatizer.lemmatize(list(examples))):
+            hits = [t for t in doc.tokens if t.lemma.lower() == key or t.text.lower() == key]
+            if not hits:
+                continue
+            agreeing = [t for t in hits if any(t.pos in _AGREEING_UPOS[p] for p in pos_of.get(text, ()))]
+            best = (agreeing or hits)[0]
+            out[text] = (best.start, best.end)
+        return out
+
+    # ----- scoring -------------------------------------------------------------------------------
+    @staticmethod
+    def features(sv: SenseVectors, rows: Sequence[int], sentence: np.ndarray, target: np.ndarray,
+                 exclude: frozenset[str] = frozenset()) -> np.ndarray:
+        """(len(rows), 5) features of the candidate senses ``rows`` for one occurrence.
+
+        ``exclude``: example sentences not to use (leave-one-out evaluation)."""
+        out = np.zeros((len(rows), len(FEATURES)), dtype=np.float64)
+        for j, r in enumerate(rows):
+            g = float(sv.gloss[r] @ sentence)
+            gt = float(sv.gloss_target[r] @ target)
+            ex, es = sv.example_target[r], sv.example_sentence[r]
+            if exclude and len(ex):
+                keep = [i for i, t in enumerate(sv.example_text[r]) if t not in exclude]
+                ex, es = ex[keep], es[keep]
+            out[j] = (g, gt, float((ex @ target).max()) if len(ex) else gt,
+                      float((es @ sentence).max()) if len(es) else g, -np.log(sv.senses[r].sense_number))
+        return out
+
+    def probabilities(self, feats: np.ndarray, tag_counts: np.ndarray | None = None) -> np.ndarray:
+        """Softmax of the weighted features. The weights are fitted on WordNet's example sentences,
+        which illustrate every sense about equally; running text does not (WordNet's first senses
+        dominate it). ``tag_counts`` (SemCor counts from WordNet's index.sense) can move the answer
+        from that even prior to the corpus one: ``+ frequency_prior x log(count + 1)`` (Bayes' rule for
+        a change of prior, with add-one smoothing: 1 by theory). Off (0) in the shipped parameters:
+        it lowers accuracy on WordNet's own examples (0.553 -> 0.455), the only data we may select on."""
+        w = np.array([self.params.weights[k] for k in FEATURES])
+        z = feats @ w
+        if tag_counts is not None and self.params.frequency_prior:
+            z = z + self.params.frequency_prior * np.log(np.asarray(tag_counts, dtype=np.float64) + 1.0)
+        z = z - z.max()
+        p = np.exp(z)
+        return p / p.sum()
+
+    def candidate_rows(self, sv: SenseVectors, pos: str | None) -> list[int]:
+        rows = [i for i, s in enumerate(sv.senses) if pos is None or s.pos == pos]
+        return rows or list(range(len(sv.senses)))
+
+    def lookup_lemma(self, token: LemmaToken, target_lemma: str) -> str | None:
+        for word in (token.lemma, target_lemma, token.text):
+            if word and word.lower() in self.inventory:
+                return word.lower()
+        return None
+
+    # ----- the task ------------------------------------------------------------------------------
+    def disambiguate(self, target: str, sentences: Sequence[str], *, pos: str | None = None,
+                     top_k: int | None = None, exclude: frozenset[str] = frozenset(),
+                     require_all: bool = True) -> DisambiguationResult:
+        return self.analyse(target, sentences, pos=pos, top_k=top_k, exclude=exclude, require_all=require_all)[0]
+
+    def analyse(self, target: str, sentences: Sequence[str], *, pos: str | None = None,
+                top_k: int | None = None, exclude: frozenset[str] = frozenset(), require_all: bool = True
+                ) -> tuple[DisambiguationResult, np.ndarray, list[np.ndarray]]:
+        """The disambiguation plus what the encoder gave: unit sentence embeddings (N, H) and, per
+        sentence, every layer of each occurrence's vector (k, L+1, H)."""
+        if pos is not None and pos not in ("n", "v", "a", "r"):
+            raise InputError(f"pos must be one of n, v, a, r; got {pos!r}", code="bad-pos", given=pos)
+        surface, lemma, found = find_occurrences(self.lemmatizer, target, sentences)
+        missing = [i for i, hits in enumerate(found) if not hits]
+        if missing and require_all:
+            raise InputError(
+                f"the target {target!r} (lemma {lemma!r}) does not occur in sentence(s) {missing}",
+                code="target-not-found", given=missing, missing=missing)
+        known = lemma in self.inventory or surface in self.inventory
+        sent, hidden = self.encode_hidden(sentences, [[(t.start, t.end) for t, _ in hits] for hits in found])
+        targets = [self.params.target(x) for x in hidden]
+        results = []
+        for i, hits in enumerate(found):
+            occs = []
+            for k, (tok, index) in enumerate(hits):
+                wn_lemma = self.lookup_lemma(tok, lemma) if known else None
+                wn_pos = pos or UPOS_TO_WN.get(tok.pos or "")
+                occ = TargetOccurrence(i, index, tok.start, tok.end, tok.text, tok.lemma, tok.pos, None)
+                if wn_lemma is None:
+                    occs.append(Disambiguation(occ, None, (), f"{tok.text!r} is not in WordNet"))
+                    continue
+                sv = self.sense_vectors(wn_lemma)
+                rows = self.candidate_rows(sv, wn_pos)
+                note = None
+                if wn_pos is not None and sv.senses[rows[0]].pos != wn_pos:
+                    note = (f"WordNet has no {wn_pos!r} sense of {wn_lemma!r}"
+                            + (" (spaCy's tag)" if pos is None else "") + "; all its senses are candidates")
+                feats = self.features(sv, rows, sent[i], targets[i][k], exclude)
+                probs = self.probabilities(feats, np.array([sv.senses[r].tag_count for r in rows]))
+                order = np.argsort(-probs, kind="stable")[: top_k or None]
+                cands = tuple(_candidate(sv, rows[j], float(probs[j]), wn_lemma) for j in order)
+                used_pos = sv.senses[rows[0]].pos if note is None else None
+                occs.append(Disambiguation(
+                    TargetOccurrence(i, index, tok.start, tok.end, tok.text, tok.lemma, tok.pos, used_pos),
+                    wn_lemma, cands, note, sv))
+            results.append(SentenceResult(i, sentences[i], tuple(occs)))
+        note = None if known else f"{target!r} (lemma {lemma!r}) is not in WordNet: no senses to choose from"
+        return DisambiguationResult(target, lemma, known, note, tuple(results)), sent, hidden
+
+
+def _candidate(sv: SenseVectors, row: int, prob: float, lemma: str) -> Candidate:
+    s = sv.senses[row]
+    return Candidate(s.synset, s.pos, s.sense_number, s.lemma_names, s.definition, s.lexname, round(prob, 4))

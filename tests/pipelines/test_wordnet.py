@@ -1,0 +1,106 @@
+"""The WordNet sense inventory: the builder's parsing, its file format, and the reader (tiny inventories
+built here from WordNet-format lines), plus the committed artifact's invariants."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from pipelines.errors import ResourceError
+from pipelines.wordnet import FORMAT, SenseInventory
+from training.wordnet import LEXNAMES, parse_data_line, parse_gloss, read_index_line, read_tag_counts, serialize
+
+# two real WordNet 3.0 lines (data.noun), shortened pointer lists are still valid wndb lines
+RIVER = ("09213565 17 n 01 bank 0 001 @ 09366017 n 0000 | sloping land (especially the slope beside a body of "
+         'water); "they pulled the canoe up on the bank"; "he sat on the bank of the river and watched the currents"')
+MONEY = ("08420278 14 n 04 depository_financial_institution 0 bank 0 banking_concern 0 banking_company 0 "
+         '001 @ 08054721 n 0000 | a financial institution that accepts deposits and channels the money into '
+         'lending activities; "he cashed a check at the bank"; "that bank holds the mortgage on my home"')
+TIP = ('02039413 38 v 01 bank 0 001 @ 01970348 v 0000 01 + 01 00 | tip laterally; "the pilot had to bank '
+       'the aircraft"')
+
+
+def tiny_inventory() -> dict:
+    synsets = {}
+    for line in (RIVER, MONEY, TIP):
+        sid, r = parse_data_line(line)
+        synsets[sid] = [r["lex"], r["lemmas"], r["definition"], r["examples"]]
+    index = {"bank": {"n": ["09213565-n", "08420278-n"], "v": ["02039413-v"], "tags": {"n": [25, 20], "v": [0]}},
+             "banking_concern": {"n": ["08420278-n"]}}
+    return {"format": FORMAT, "source": "test", "lexnames": list(LEXNAMES), "synsets": synsets, "index": index}
+
+
+def test_parse_gloss_splits_definition_and_examples():
+    definition, examples = parse_gloss('tip laterally; "the pilot had to bank the aircraft"; "bank left"')
+    assert definition == "tip laterally"
+    assert examples == ["the pilot had to bank the aircraft", "bank left"]
+    assert parse_gloss("a definition without examples") == ("a definition without examples", [])
+
+
+def test_parse_data_line_fields():
+    sid, r = parse_data_line(MONEY)
+    assert sid == "08420278-n"
+    assert LEXNAMES[r["lex"]] == "noun.group"
+    assert r["lemmas"] == ["depository_financial_institution", "bank", "banking_concern", "banking_company"]
+    assert r["definition"].startswith("a financial institution") and len(r["examples"]) == 2
+
+
+def test_read_tag_counts_from_index_sense():
+    tags = read_tag_counts(["bank%1:17:01:: 09213565 1 25", "bank%2:38:00:: 02039413 1 0",
+                            "fine%5:00:00:good:01 01123148 4 3"])
+    assert tags == {("bank", "n", "09213565"): 25, ("bank", "v", "02039413"): 0, ("fine", "a", "01123148"): 3}
+
+
+def test_read_index_line_keeps_sense_order():
+    lemma, offsets = read_index_line("bank n 3 2 @ ~ 3 1 09213565 08420278 09213434")
+    assert lemma == "bank" and offsets == ["09213565", "08420278", "09213434"]
+
+
+def test_round_trip_and_lookups(tmp_path):
+    data = serialize(tiny_inventory())
+    inv = SenseInventory.from_lines(__import__("gzip").decompress(data).decode())
+    senses = inv.senses("Bank")
+    assert [(s.synset, s.pos, s.sense_number) for s in senses] == [
+        ("09213565-n", "n", 1), ("08420278-n", "n", 2), ("02039413-v", "v", 1)]
+    money = inv.senses("bank", "n")[1]
+    assert money.lexname == "noun.group" and money.examples[0] == "he cashed a check at the bank"
+    assert [s.tag_count for s in senses] == [25, 20, 0]
+    assert money.gloss_text("bank") == ("bank (depository financial institution, banking concern, banking company): "
+                                        "a financial institution that accepts deposits and channels the money into "
+                                        "lending activities")
+    assert inv.senses("bank", "v")[0].lexname == "verb.motion"
+    assert inv.senses("banking concern")[0].synset == "08420278-n"  # spaces become underscores
+    assert inv.senses("xyzzy") == () and "xyzzy" not in inv and inv.parts_of_speech("bank") == ("n", "v")
+
+
+def test_load_checks_format_and_checksum(tmp_path):
+    data = serialize(tiny_inventory())
+    (tmp_path / "senses.tsv.gz").write_bytes(data)
+    config = {"format": FORMAT, "file": "senses.tsv.gz", "sha256": hashlib.sha256(data).hexdigest(),
+              "synsets": 3, "lemmas": 2}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    assert len(SenseInventory.load(tmp_path)) == 2
+    (tmp_path / "config.json").write_text(json.dumps({**config, "sha256": "0" * 64}))
+    with pytest.raises(ResourceError, match="sha256"):
+        SenseInventory.load(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({**config, "format": "other"}))
+    with pytest.raises(ResourceError, match="format"):
+        SenseInventory.load(tmp_path)
+    with pytest.raises(ResourceError, match="training.wordnet"):
+        SenseInventory.load(tmp_path / "missing")
+
+
+def test_shipped_inventory_matches_wordnet_30():
+    """The committed artifact: WordNet 3.0's counts and its sense order for 'bank'."""
+    from pipelines.loading import DEFAULT_WORDNET
+
+    config = json.loads((DEFAULT_WORDNET / "config.json").read_text())
+    assert config["synsets"] == 117659 and config["bytes"] < 50_000_000
+    assert (DEFAULT_WORDNET / "LICENSE").read_text().startswith("WordNet Release 3.0")
+    inv = SenseInventory.load(DEFAULT_WORDNET)
+    nouns = inv.senses("bank", "n")
+    assert len(nouns) == 10 and nouns[0].synset == "09213565-n" and nouns[1].synset == "08420278-n"
+    assert len(inv.senses("bank", "v")) == 8
+    assert inv.senses("cat", "n")[0].tag_count == 18  # SemCor count of cat#n1 in index.sense

@@ -1,0 +1,122 @@
+"""WordNet disambiguation and sense grouping with the real encoder, spaCy model and shipped inventory."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipelines.errors import InputError, ResourceError
+from pipelines.wsd import FORMAT, WsdParams
+
+MONEY = ["I deposited my salary at the bank this morning.",
+         "The bank raised its interest rates on loans again."]
+RIVER = ["We had a picnic on the grassy bank of the river.",
+         "The fisherman sat on the muddy bank and watched the stream."]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def wsd(real_pipelines):
+    return real_pipelines.wsd
+
+
+@pytest.fixture(scope="module")
+def comparer(real_pipelines):
+    return real_pipelines.senses
+
+
+def test_money_and_river_banks_get_their_wordnet_senses(wsd):
+    r = wsd.disambiguate("bank", MONEY + RIVER)
+    tops = [s.occurrences[0].candidates[0] for s in r.results]
+    assert [t.synset for t in tops[:2]] == ["08420278-n", "08420278-n"]  # depository financial institution
+    assert [t.synset for t in tops[2:]] == ["09213565-n", "09213565-n"]  # sloping land beside water
+    for s in r.results:
+        cands = s.occurrences[0].candidates
+        assert all(c.pos == "n" for c in cands) and len(cands) == 10  # spaCy's NOUN: the ten noun senses
+        assert abs(sum(c.score for c in cands) - 1) < 1e-3 and cands[0].score >= cands[-1].score
+    assert tops[0].sense_number == 2 and tops[0].lexname == "noun.group"
+    assert "bank" in tops[0].lemma_names and tops[0].gloss.startswith("a financial institution")
+
+
+def test_every_occurrence_and_pos_filter(wsd):
+    r = wsd.disambiguate("bank", ["They bank with the bank by the river bank."], top_k=3)
+    occ = r.results[0].occurrences
+    assert [o.occurrence.index for o in occ] == [0, 1, 2]
+    assert [o.occurrence.start for o in occ] == [5, 19, 37]
+    assert occ[0].occurrence.wordnet_pos == "v" and all(c.pos == "v" for c in occ[0].candidates)
+    assert all(len(o.candidates) == 3 for o in occ)
+    hinted = wsd.disambiguate("bank", ["They bank with us."], pos="n").results[0].occurrences[0]
+    assert all(c.pos == "n" for c in hinted.candidates)
+
+
+def test_unknown_word_is_a_per_result_answer(wsd):
+    r = wsd.disambiguate("zorblax", ["The zorblax glowed.", "Two zorblax sat."])
+    assert r.known is False and "not in WordNet" in r.note
+    assert all(o.candidates == () and o.lemma is None for s in r.results for o in s.occurrences)
+
+
+def test_missing_target_is_an_input_error(wsd):
+    with pytest.raises(InputError) as e:
+        wsd.disambiguate("bank", ["The bank is closed.", "I like pizza."])
+    assert e.value.code == "target-not-found" and e.value.given == [1]
+
+
+def test_gloss_cache_is_bounded(real_pipelines):
+    from pipelines.wsd import Disambiguator
+
+    w = real_pipelines.wsd
+    d = Disambiguator(lemmatizer=w.lemmatizer, encoder=w.encoder, inventory=w.inventory, params=w.params,
+                      cache_size=2)
+    for word in ("cat", "dog", "tree"):
+        d.sense_vectors(word)
+    assert d.cached_lemmas() == ["dog", "tree"]
+
+
+def test_params_checked_against_the_encoder(real_pipelines):
+    h = real_pipelines.encoder.hidden_size
+    good = {"format": FORMAT, "layers": [2, 3, 4], "background": {"target_mean": [0.0] * h,
+            "target_std": [1.0] * h, "sentence_mean": [0.0] * h},
+            "weights": {"gloss": 1, "gloss_target": 1, "example": 1, "example_sentence": 1, "prior": 1}}
+    WsdParams.from_dict(good).check(real_pipelines.encoder)
+    small = {**good, "background": {k: [0.0] * 8 for k in ("target_mean", "target_std", "sentence_mean")}}
+    with pytest.raises(ResourceError, match="hidden size"):
+        WsdParams.from_dict(small).check(real_pipelines.encoder)
+    with pytest.raises(ResourceError, match="format"):
+        WsdParams.from_dict({**good, "format": "x"})
+
+
+def test_compare_bank_two_groups_named_by_wordnet(comparer):
+    c = comparer.compare("bank", MONEY + RIVER)
+    assert sorted(sorted(s.members) for s in c.senses) == [[0, 1], [2, 3]]
+    names = {tuple(sorted(s.members)): s.sense.synset for s in c.senses}
+    assert names == {(0, 1): "08420278-n", (2, 3): "09213565-n"}
+    p = np.array(c.p_same)
+    assert np.allclose(np.diag(p), 1.0) and p[0, 1] > 0.5 > p[0, 2]
+    assert "2 senses" in c.verdict and "financial institution" in c.verdict and "sloping land" in c.verdict
+    assert len(c.sense_points) == 2 and all(len(pt) == 2 for _, pt in c.sense_points)
+
+
+CATS = ["The cat slept on the warm windowsill.", "Our cat caught a mouse in the garden.",
+        "She fed the hungry cat some fish."]
+
+
+def test_compare_one_sense_word_is_one_group(comparer):
+    c = comparer.compare("cat", CATS)
+    assert len(c.senses) == 1 and c.senses[0].members == (0, 1, 2)
+    assert c.senses[0].sense is not None and "same sense" in c.verdict
+
+
+@pytest.mark.xfail(strict=True, reason="known failure: 'She fed the hungry cat' goes to cat#n3 'a spiteful woman "
+                   "gossip' with some confidence while the two clear sentences give cat#n1 only ~0.25 (flat "
+                   "probabilities: weights fitted on WordNet's examples, which spread evenly over senses)")
+def test_compare_one_sense_word_is_named_right(comparer):
+    c = comparer.compare("cat", CATS)
+    assert c.senses[0].sense.lexname == "noun.animal", c.senses[0].sense
+
+
+def test_compare_uses_every_occurrence(comparer):
+    c = comparer.compare("bank", ["The bank manager walked along the river bank.", MONEY[1]])
+    assert [(o.sentence, o.index) for o in c.occurrences] == [(0, 0), (0, 1), (1, 0)]
+    assert np.array(c.contextual_similarity).shape == (3, 3)
+    assert sorted(i for s in c.senses for i in s.occurrences) == [0, 1, 2]

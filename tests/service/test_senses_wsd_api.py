@@ -1,0 +1,79 @@
+"""POST /v1/senses/disambiguate and the WordNet-labelled /v1/senses/compare, through the real app."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+from tasks.senses import DisambiguateResponse, SensesResponse
+
+MAX_DISAMBIGUATE_SENTENCES = 64  # the cap of POST /v1/senses/disambiguate (the default max_items is higher)
+
+PROBLEM = "application/problem+json"
+MONEY = "I deposited my salary at the bank this morning."
+RIVER = "We had a picnic on the grassy bank of the river."
+
+pytestmark = pytest.mark.slow
+
+
+def problem(r, status: int) -> dict:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith(PROBLEM)
+    return r.json()
+
+
+def test_disambiguate_bank(client):
+    r = client.post("/v1/senses/disambiguate", json={"target": "bank", "sentences": [MONEY, RIVER], "top_k": 3})
+    assert r.status_code == 200, r.text
+    body = DisambiguateResponse.model_validate(r.json()).model_dump()
+    assert body["known"] is True and body["inventory"] == "wordnet-3.0"
+    assert [res["sentence"] for res in body["results"]] == [0, 1]
+    money, river = (res["occurrences"][0] for res in body["results"])
+    assert MONEY[money["start"]:money["end"]] == "bank" and money["wordnet_pos"] == "n"
+    assert money["candidates"][0]["synset"] == "08420278-n" and river["candidates"][0]["synset"] == "09213565-n"
+    assert len(money["candidates"]) == 3
+    assert 0 < money["candidates"][0]["score"] <= 1
+
+
+def test_disambiguate_unknown_word_is_not_an_error(client):
+    r = client.post("/v1/senses/disambiguate", json={"target": "zorblax", "sentences": ["A zorblax glowed."]})
+    body = DisambiguateResponse.model_validate(r.json()).model_dump()
+    assert r.status_code == 200 and body["known"] is False and "not in WordNet" in body["note"]
+    assert body["results"][0]["occurrences"][0]["candidates"] == []
+
+
+@pytest.mark.parametrize("payload,status,field", [
+    ({"target": "bank", "sentences": ["The bank is closed.", "I like pizza."]}, 422, None),
+    ({"target": "bank", "sentences": ["bank"] * 10_000}, 422, None),
+    ({"target": "", "sentences": ["a bank"]}, 422, None),
+    ({"target": "bank", "sentences": [""]}, 422, None),
+    ({"target": "bank", "sentences": []}, 422, None),
+    ({"target": "bank", "sentences": ["a bank"], "pos": "x"}, 422, None),
+    ({"target": "two words", "sentences": ["two words"]}, 422, None),
+])
+def test_disambiguate_bad_input_is_problem_json(client, payload, status, field):
+    body = problem(client.post("/v1/senses/disambiguate", json=payload), status)
+    assert body["status"] == status and body["detail"]
+
+
+def test_disambiguate_limit_is_named(client):
+    n = MAX_DISAMBIGUATE_SENTENCES + 1
+    body = problem(client.post("/v1/senses/disambiguate", json={"target": "bank", "sentences": ["a bank"] * n}), 422)
+    assert str(MAX_DISAMBIGUATE_SENTENCES) in str(body) and str(n) in str(body)
+    missing = problem(client.post("/v1/senses/disambiguate", json={
+        "target": "bank", "sentences": ["The bank is closed.", "I like pizza."]}), 422)
+    assert missing["given"] == [1]
+
+
+def test_compare_groups_are_wordnet_senses(client):
+    sentences = [MONEY, "The bank raised its interest rates on loans again.", RIVER,
+                 "The fisherman sat on the muddy bank and watched the stream."]
+    r = client.post("/v1/senses/compare", json={"target": "bank", "sentences": sentences})
+    assert r.status_code == 200, r.text
+    body = SensesResponse.model_validate(r.json()).model_dump()
+    by_members = {tuple(s["sentences"]): s["sense"]["synset"] for s in body["senses"]}
+    assert by_members == {(0, 1): "08420278-n", (2, 3): "09213565-n"}
+    assert np.allclose(np.diag(body["contextual"]["p_same"]), 1.0)
+    assert [o["sense"]["synset"] for o in body["occurrences"]] == ["08420278-n"] * 2 + ["09213565-n"] * 2
+    assert len(body["projection"]["senses"]) == 2 and body["method"]
