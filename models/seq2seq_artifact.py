@@ -1,13 +1,16 @@
-"""The seq2seq artifact: its folder format (config + weights + vocabularies), loading with
-cross-file checks, and the text side shared by training and serving (tokenisation, detokenisation,
-padding). Training lives in ``training/seq2seq.py``; serving in ``pipelines/translate.py``.
+"""The seq2seq artifact folder (format ``seq2seq-attn-v2``): config.json + model.safetensors +
+tokenizer.json (the joint subword vocabulary, a ``tokenizers`` file) + metrics.json + data_card.json.
+
+This module reads the tokenizer file only as JSON, to check it against the model at load time
+(vocabulary size vs embedding rows, special-token ids); the tokenizer itself is built by
+``pipelines/translate.py`` (serving) and written by ``training/seq2seq.py`` (training), so
+``models/`` does not depend on ``tokenizers``. Tied weights (shared embeddings, tied output) are
+stored once and re-linked on load.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,77 +18,14 @@ from typing import Any
 
 import torch
 
-from models.checkpoint import ArtifactError, load_config, load_state_into, save_artifact
+from models.checkpoint import WEIGHTS_FILE, ArtifactError, load_config, load_weights, save_artifact
 from models.seq2seq import Seq2Seq, Seq2SeqConfig
-from models.vocab import BOS, EOS, PAD, UNK, Vocab, tokenize
 
-FORMAT = "seq2seq-attn-v1"
-SRC_VOCAB_FILE = "src_vocab.txt"
-TGT_VOCAB_FILE = "tgt_vocab.txt"
+FORMAT = "seq2seq-attn-v2"
+TOKENIZER_FILE = "tokenizer.json"
 METRICS_FILE = "metrics.json"
 DATA_CARD_FILE = "data_card.json"
-SPECIALS = (PAD, UNK, BOS, EOS)
-
-
-# -- tokenisation shared by training and serving --------------------------------------
-
-_OPENING = {"¿", "¡", "(", "[", "«", "“"}
-
-
-def source_tokens(text: str) -> list[str]:
-    return tokenize(text, lower=True)
-
-
-def target_tokens(text: str, keep_capital: set[str] | frozenset[str] = frozenset()) -> list[str]:
-    """Cased tokens, the sentence-initial word lowercased unless it is in ``keep_capital``."""
-    toks = tokenize(text, lower=False)
-    for i, t in enumerate(toks):
-        if t in _OPENING or not any(ch.isalpha() for ch in t):
-            continue
-        if t not in keep_capital:
-            toks[i] = t.lower()
-        break
-    return toks
-
-
-def capitalised_words(targets: Sequence[str]) -> set[str]:
-    """Words that appear capitalised mid-sentence more often than lowercased (names)."""
-    counts: Counter[str] = Counter()
-    for text in targets:
-        toks = tokenize(text, lower=False)
-        counts.update(toks[1:])
-    return {w for w, c in counts.items() if w[:1].isupper() and c > counts.get(w.lower(), 0)}
-
-
-_NO_SPACE_BEFORE = re.compile(r"^[.,;:!?%)\]»”…]+$")
-_NUMBER_JOIN = re.compile(r"(\d)([.,:]) (?=\d)")
-
-
-def detokenize(tokens: Sequence[str], *, capitalize: bool = True) -> str:
-    """Join target tokens the Spanish way: no space before closing punctuation, none after
-    ¿ ¡ and other openers, straight double quotes attached inside their pair, "10 : 30" -> "10:30";
-    the first letter is capitalised."""
-    out = ""
-    prev = None
-    open_quote = False
-    for tok in tokens:
-        space = prev is not None and not _NO_SPACE_BEFORE.match(tok) and prev not in _OPENING
-        if tok == '"':
-            space = space and not open_quote      # a closing quote hugs the previous word
-            open_quote = not open_quote
-        elif prev == '"' and open_quote:
-            space = False                         # the word after an opening quote hugs it
-        if space:
-            out += " "
-        out += tok
-        prev = tok
-    out = _NUMBER_JOIN.sub(r"\1\2", out)
-    if capitalize:
-        for i, ch in enumerate(out):
-            if ch.isalpha():
-                out = out[:i] + ch.upper() + out[i + 1:]
-                break
-    return out
+SPECIAL_FIELDS = (("<pad>", "pad_id"), ("<unk>", "unk_id"), ("<bos>", "bos_id"), ("<eos>", "eos_id"))
 
 
 def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -96,19 +36,16 @@ def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor,
     return out, lengths
 
 
-KEEP_CAPITAL_FILE = "keep_capital.txt"
-
-
 def save(
-    folder: str | Path, model: Seq2Seq, config: Seq2SeqConfig, src_vocab: Vocab, tgt_vocab: Vocab,
-    keep_capital: set[str], metrics: dict[str, Any], data_card: dict[str, Any], *, fp16: bool = True,
+    folder: str | Path, model: Seq2Seq, tokenizer_json: str, metrics: dict[str, Any], data_card: dict[str, Any],
+    *, fp16: bool = True,
 ) -> Path:
+    """Write the artifact atomically; tied tensors are saved under their first name only."""
+    tied = model.tied_parameters()
+    state = {k: v for k, v in model.state_dict().items() if k not in tied}
     return save_artifact(
-        folder, config=config, state_dict=model.state_dict(),
-        files={SRC_VOCAB_FILE: "\n".join(src_vocab.itos) + "\n", TGT_VOCAB_FILE: "\n".join(tgt_vocab.itos) + "\n",
-               KEEP_CAPITAL_FILE: "".join(w + "\n" for w in sorted(keep_capital))},
-        json_files={METRICS_FILE: metrics, DATA_CARD_FILE: data_card},
-        dtype=torch.float16 if fp16 else None,
+        folder, config=model.config, state_dict=state, files={TOKENIZER_FILE: tokenizer_json},
+        json_files={METRICS_FILE: metrics, DATA_CARD_FILE: data_card}, dtype=torch.float16 if fp16 else None,
     )
 
 
@@ -116,9 +53,7 @@ def save(
 class LoadedModel:
     model: Seq2Seq
     config: Seq2SeqConfig
-    src_vocab: Vocab
-    tgt_vocab: Vocab
-    keep_capital: set[str]
+    tokenizer_json: str
     metrics: dict[str, Any]
     data_card: dict[str, Any]
 
@@ -132,37 +67,58 @@ def read_json(path: Path) -> dict[str, Any]:
         raise ArtifactError(f"{path}: not valid JSON ({exc})") from exc
 
 
+def tokenizer_vocab(path: Path, text: str) -> dict[str, int]:
+    """token -> id of a ``tokenizers`` JSON file (model vocabulary plus added tokens)."""
+    try:
+        obj = json.loads(text)
+        vocab = dict(obj["model"]["vocab"])
+        for t in obj.get("added_tokens") or []:
+            vocab[t["content"]] = t["id"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ArtifactError(f"{path}: not a tokenizers JSON file with a model vocabulary ({exc})") from exc
+    return vocab
+
+
+def check_tokenizer(path: Path, text: str, config: Seq2SeqConfig) -> None:
+    vocab = tokenizer_vocab(path, text)
+    size = max(vocab.values(), default=-1) + 1
+    if len(set(vocab.values())) != size:
+        raise ArtifactError(f"{path}: ids are not 0..{size - 1} without gaps")
+    for field in ("src_vocab_size", "tgt_vocab_size"):
+        if getattr(config, field) != size:
+            raise ArtifactError(f"{path}: has {size} tokens but config.json says {field}={getattr(config, field)}")
+    for tok, field in SPECIAL_FIELDS:
+        if vocab.get(tok) != getattr(config, field):
+            raise ArtifactError(f"{path}: {tok} has id {vocab.get(tok)} but config.json says "
+                                f"{field}={getattr(config, field)}")
+
+
 def load(folder: str | Path) -> LoadedModel:
-    """Rebuild the model from config.json, check it against both vocabularies, load the weights (fp32)."""
+    """Rebuild the model from config.json, check it against tokenizer.json, load the weights (fp32)."""
     folder = Path(folder)
     config = load_config(folder, Seq2SeqConfig, expected_format=FORMAT)
-    vocabs = []
-    for name, size_field in ((SRC_VOCAB_FILE, "src_vocab_size"), (TGT_VOCAB_FILE, "tgt_vocab_size")):
-        path = folder / name
-        if not path.is_file():
-            raise ArtifactError(f"{path}: missing")
-        try:
-            vocab = Vocab.load(path)
-        except ValueError as exc:
-            raise ArtifactError(f"{path}: {exc}") from exc
-        if len(vocab) != getattr(config, size_field):
-            raise ArtifactError(f"{path}: has {len(vocab)} tokens but config.json says {size_field}="
-                                f"{getattr(config, size_field)}")
-        for tok, field in ((PAD, "pad_id"), (UNK, "unk_id"), (BOS, "bos_id"), (EOS, "eos_id")):
-            if vocab.stoi.get(tok) != getattr(config, field):
-                raise ArtifactError(f"{path}: {tok} has id {vocab.stoi.get(tok)} but config.json says "
-                                    f"{field}={getattr(config, field)}")
-        vocabs.append(vocab)
+    tok_path = folder / TOKENIZER_FILE
+    if not tok_path.is_file():
+        raise ArtifactError(f"{tok_path}: missing")
+    tokenizer_json = tok_path.read_text(encoding="utf-8")
+    check_tokenizer(tok_path, tokenizer_json, config)
     model = Seq2Seq(config)
-    load_state_into(model, folder)
+    state = load_weights(folder)
+    for alias, key in model.tied_parameters().items():
+        if alias in state:
+            raise ArtifactError(f"{folder / WEIGHTS_FILE}: {alias} is tied to {key} and must not be stored")
+        if key in state:
+            state[alias] = state[key]
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise ArtifactError(f"{folder / WEIGHTS_FILE}: does not match its config.json ({exc})") from exc
     rows = {"src_embed.weight": config.src_vocab_size, "tgt_embed.weight": config.tgt_vocab_size,
             "out.weight": config.tgt_vocab_size}
     for key, expected in rows.items():
         got = model.state_dict()[key].shape[0]
-        if got != expected:  # load_state_into already guards shapes; kept as an explicit invariant
-            raise ArtifactError(f"{folder / 'model.safetensors'}: {key} has {got} rows, expected {expected}")
+        if got != expected:
+            raise ArtifactError(f"{folder / WEIGHTS_FILE}: {key} has {got} rows, expected {expected}")
     model.eval()
-    kc_path = folder / KEEP_CAPITAL_FILE
-    keep = set(kc_path.read_text(encoding="utf-8").split()) if kc_path.is_file() else set()
-    return LoadedModel(model, config, vocabs[0], vocabs[1], keep, read_json(folder / METRICS_FILE),
+    return LoadedModel(model, config, tokenizer_json, read_json(folder / METRICS_FILE),
                        read_json(folder / DATA_CARD_FILE))

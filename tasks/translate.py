@@ -18,7 +18,7 @@ from tasks.limits import MaxLen, described
 if TYPE_CHECKING:
     from pipelines import Pipelines, Translation
 
-MAX_TRANSLATE_CHARS = 1000   # the model was trained on sentences of up to 10 words
+MAX_TRANSLATE_CHARS = 1000   # the model was trained on sentences of up to 20 words; longer ones get a warning
 MAX_SOURCE_TOKENS = 100
 MAX_OUTPUT_TOKENS = 200
 MAX_TRANSLATE_ITEMS = 64     # at most this many texts per request (and per batch call): beam search runs them at once
@@ -39,19 +39,34 @@ TranslateInput = Annotated[
 
 class DecodingOptions(Request):
     beam_size: int = Field(5, ge=1, le=MAX_BEAM, description="1 = greedy decoding")
-    length_penalty: float = Field(1.0, ge=0.0, le=5.0,
-                                  description="GNMT length penalty alpha for ranking beam hypotheses "
-                                              "(beam search only: with beam_size 1 it is refused)")
+    length_penalty: float | None = Field(
+        None, ge=0.0, le=5.0, description="GNMT length penalty alpha for ranking beam hypotheses (beam search only: "
+                                          "with beam_size 1 it is refused); default: the model's, chosen on dev")
+    coverage_penalty: float | None = Field(
+        None, ge=0.0, le=5.0, description="GNMT coverage penalty beta, against source words left unattended (beam "
+                                          "search only); default: the model's")
+    no_repeat_ngram: int | None = Field(
+        None, ge=0, le=6, description="forbid repeating any subword n-gram of this size (0 = off); default: the "
+                                      "model's")
+    copy_names: bool | None = Field(
+        None, description="replace an output word garbled from a source name by the name (attention-guided); "
+                          "default: the model's")
     max_length: int | None = Field(None, ge=1, le=MAX_OUTPUT_TOKENS,
-                                   description="output tokens at most; default: 2 x source tokens + 10")
+                                   description="output subword pieces at most; default: 2 x source pieces + 10")
 
     @model_validator(mode="after")
     def _beam_only(self) -> DecodingOptions:
-        if self.beam_size == 1 and "length_penalty" in self.model_fields_set:
-            raise PydanticCustomError("contradicting_options",
-                                      "length_penalty ranks beam hypotheses; greedy decoding (beam_size 1) has "
-                                      "none: drop length_penalty or use a beam_size over 1")
+        for name in ("length_penalty", "coverage_penalty"):
+            if self.beam_size == 1 and name in self.model_fields_set and getattr(self, name) is not None:
+                raise PydanticCustomError("contradicting_options",
+                                          "{name} ranks beam hypotheses; greedy decoding (beam_size 1) has none: "
+                                          "drop {name} or use a beam_size over 1", {"name": name})
         return self
+
+    def decoding(self) -> dict[str, object]:
+        return {"beam_size": self.beam_size, "length_penalty": self.length_penalty,
+                "coverage_penalty": self.coverage_penalty, "no_repeat_ngram": self.no_repeat_ngram,
+                "copy_names": self.copy_names, "max_length": self.max_length, "max_source_tokens": MAX_SOURCE_TOKENS}
 
 
 class TranslateRequest(DecodingOptions):
@@ -73,6 +88,8 @@ class HeatmapRequest(DecodingOptions):
 
     text: TranslateText
     model: str | None = None
+    view: Literal["words", "pieces"] = Field(
+        "words", description="words (a word's subword pieces merged) or the model's subword pieces")
 
 
 Number = Annotated[float, Field(ge=-MAX_ATTENTION_VALUE, le=MAX_ATTENTION_VALUE, allow_inf_nan=False)]
@@ -127,20 +144,36 @@ class SourceTokenOut(BaseModel):
     text: str
     start: int
     end: int
-    known: bool = Field(description="false: outside the source vocabulary (read as <unk>)")
+    known: bool = Field(description="false: holds characters the model never saw whole (read as bytes)")
+
+
+class TranslationWarningOut(BaseModel):
+    code: str = Field(description="long-input, unfinished, low-score, unseen-characters, no-letters or name-copied")
+    message: str
+    limit: float | None = None
+    given: float | None = None
 
 
 class TranslationOut(BaseModel):
     source: str
     text: str
-    tokens: list[str]
-    source_tokens: list[SourceTokenOut]
+    tokens: list[str] = Field(description="output words (subword pieces merged)")
+    source_tokens: list[SourceTokenOut] = Field(description="source words with character offsets")
     score: float = Field(description="sum of the output tokens' log-probabilities")
     normalized_score: float
     finished: bool = Field(description="false when decoding stopped at max_length before <eos>")
     attention: list[list[float]] | None = Field(
-        None, description="rows: output tokens (then <eos>), columns: source tokens; each row sums to 1")
+        None, description="rows: output words, columns: source words; each row sums to 1")
     attention_entropy: list[float] = Field(description="entropy of each row, in nats")
+    pieces: list[str] = Field([], description="output subword pieces (a leading \u2581 marks a space)")
+    source_pieces: list[SourceTokenOut] = Field([], description="source subword pieces with character offsets")
+    piece_attention: list[list[float]] | None = Field(
+        None, description="rows: output pieces, columns: source pieces (with return_attention)")
+    mean_logprob: float | None = Field(None, description="score per output step (<eos> included)")
+    low_score: bool = Field(False, description="true when mean_logprob is under the model's threshold")
+    warnings: list[TranslationWarningOut] = Field(
+        [], description="reasons to doubt this result: long-input, unfinished, low-score, unseen-characters, "
+                        "no-letters; and name-copied when a garbled name was replaced by the source's")
 
 
 class TranslateResponse(BaseModel):
@@ -158,40 +191,46 @@ class AttentionResponse(BaseModel):
     scale: float = Field(description="what the scores were divided by (1 or sqrt(d_k))")
 
 
+def _tokens(tokens: object) -> list[SourceTokenOut]:
+    return [build(SourceTokenOut, text=s.text, start=s.start, end=s.end, known=s.known) for s in tokens]
+
+
 def result(t: Translation) -> TranslationOut:
     return build(
-        TranslationOut, source=t.source, text=t.text, tokens=list(t.tokens),
-        source_tokens=[build(SourceTokenOut, text=s.text, start=s.start, end=s.end, known=s.known)
-                       for s in t.source_tokens],
+        TranslationOut, source=t.source, text=t.text, tokens=list(t.tokens), source_tokens=_tokens(t.source_tokens),
         score=t.score, normalized_score=t.normalized_score, finished=t.finished,
         attention=None if t.attention is None else [list(row) for row in t.attention],
-        attention_entropy=list(t.attention_entropy))
+        attention_entropy=list(t.attention_entropy), pieces=list(t.pieces), source_pieces=_tokens(t.source_pieces),
+        piece_attention=None if t.piece_attention is None else [list(row) for row in t.piece_attention],
+        mean_logprob=_finite(t.mean_logprob), low_score=t.low_score,
+        warnings=[build(TranslationWarningOut, code=w.code, message=w.message, limit=w.limit, given=w.given)
+                  for w in t.warnings])
 
 
 def run(pipelines: Pipelines, request: TranslateRequest) -> TranslateResponse:
     """Greedy (`beam_size` 1) or beam search; with `return_attention`, the full attention matrix
     (one row per output step, ending with `<eos>`, one column per source token) and each row's entropy."""
     tr = pipelines.translator(request.model)
-    results = tr.translate(as_list(request.text), beam_size=request.beam_size, length_penalty=request.length_penalty,
-                           max_length=request.max_length, return_attention=request.return_attention,
-                           max_source_tokens=MAX_SOURCE_TOKENS)
+    results = tr.translate(as_list(request.text), return_attention=request.return_attention, **request.decoding())
     info = tr.info()
     return build(TranslateResponse, model=tr.name, model_version=str(info.get("version", "1")),
                  attention=info.get("attention"), beam_size=request.beam_size, results=[result(t) for t in results])
 
 
 def run_heatmap(pipelines: Pipelines, request: HeatmapRequest) -> str:
-    """Rows: output tokens (and `<eos>`); columns: source tokens; darker = more attention."""
+    """Rows: output words (or subword pieces with `view: pieces`); columns: source words (pieces);
+    darker = more attention."""
     tr = pipelines.translator(request.model)
-    [t] = tr.translate([request.text], beam_size=request.beam_size, length_penalty=request.length_penalty,
-                       max_length=request.max_length, return_attention=True, max_source_tokens=MAX_SOURCE_TOKENS)
+    [t] = tr.translate([request.text], return_attention=True, **request.decoding())
     if not t.attention:
         raise InputError(f"model {tr.name!r} has no attention to draw", code="no-attention")
     from pipelines import attention_svg
 
-    target = list(t.tokens) + (["<eos>"] if len(t.attention) > len(t.tokens) else [])
-    return attention_svg([s.text for s in t.source_tokens], target[:len(t.attention)], t.attention,
-                         title=f"{t.source} \u2192 {t.text}")
+    if request.view == "pieces":
+        source, target, weights = [s.text for s in t.source_pieces], list(t.pieces), t.piece_attention or ()
+    else:
+        source, target, weights = [s.text for s in t.source_tokens], list(t.tokens), t.attention
+    return attention_svg(source, target, weights, title=f"{t.source} \u2192 {t.text}")
 
 
 def _finite(x: float) -> float | None:
@@ -235,6 +274,8 @@ TASK = Task(
                                                          "default)"),
                                   option("--beam-size", type=int, help="1 = greedy (default 5)"),
                                   option("--length-penalty", type=float),
+                                  option("--coverage-penalty", type=float),
+                                  option("--no-repeat-ngram", type=int),
                                   option("--max-length", type=int),
                                   option("--return-attention", action="store_const", const=True)))),
         Operation(name="heatmap", path="/translate/heatmap", request=HeatmapRequest, response=None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -24,6 +25,7 @@ __all__ = [
     "make_optimizer",
     "SCHEDULES",
     "make_scheduler",
+    "time_schedule",
     "INITS",
     "init_weights",
     "EarlyStopping",
@@ -142,6 +144,18 @@ def make_scheduler(
             return max(0.0, 1.0 - (step - warmup_steps) / span)
     else:
         raise ValueError(f"unknown schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, f)
+
+
+def time_schedule(optimizer: torch.optim.Optimizer, *, warmup_steps: int, budget: float, spent: float,
+                  start: float) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up, then a linear decay over the wall-clock budget (to 2% of the peak at its end),
+    so the rate is annealed whenever the deadline stops training, however busy the machine is.
+    Not reproducible step for step: the rate depends on the machine's speed."""
+    def f(step: int) -> float:
+        warm = min(1.0, (step + 1) / warmup_steps) if warmup_steps else 1.0
+        used = spent + time.monotonic() - start
+        return warm * max(0.02, 1.0 - used / budget)
     return torch.optim.lr_scheduler.LambdaLR(optimizer, f)
 
 

@@ -53,13 +53,16 @@ export function init() {
       h("p", { class: "facts" },
         `${decoding} · score ${fmt(t.score, 3)} (per token ${fmt(t.normalized_score, 3)})`
         + `${t.finished ? "" : " · stopped at the length limit"} · model ${r.model} ${r.model_version}, ${r.attention} attention`),
+      (t.warnings || []).length
+        ? h("p", { class: "warnings", role: "note" }, t.warnings.map((w) => `⚠ ${w.message}`).join(" · "))
+        : null,
       h("h3", {}, "Attention: where each Spanish word looked"),
       matrix.length
         ? h("figure", { class: "attention" },
             heatmap({ matrix, rowLabels: rows, colLabels: cols, lo: 0, hi: 1,
                       label: `Attention of ${rows.length} output tokens over ${cols.length} source tokens`,
                       rowTitles: rows.map((tok, i) => `${tok}: attention entropy ${fmt(t.attention_entropy[i], 3)} nats`),
-                      colTitles: t.source_tokens.map((s) => (s.known ? s.text : `${s.text} (not in the vocabulary)`)),
+                      colTitles: t.source_tokens.map((s) => (s.known ? s.text : `${s.text} (characters the model never saw whole)`)),
                       colClass: (j) => (t.source_tokens[j].known ? "" : "unknown"),
                       cellTitle: (i, j, v) => `${rows[i]} → ${cols[j]}: ${fmt(v, 3)}` }),
             h("figcaption", {}, "Rows: output tokens, in order. Columns: source tokens. Each row sums to 1."))

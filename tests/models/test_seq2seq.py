@@ -11,21 +11,20 @@ import pytest
 import torch
 
 from models.checkpoint import ArtifactError
-from models.seq2seq import Seq2Seq, Seq2SeqConfig, attention, beam_search, greedy_decode, masked_softmax
-from training.seq2seq import (
-    Example,
-    Vocab,
-    detokenize,
-    eval_main,
-    group_references,
-    load,
-    main,
-    save,
-    source_key,
-    split,
-    target_tokens,
+from models.seq2seq import (
+    Seq2Seq,
+    Seq2SeqConfig,
+    attention,
+    beam_search,
+    block_repeats,
+    coverage_penalty_gnmt,
+    greedy_decode,
+    masked_softmax,
 )
-from models.vocab import BOS, EOS, PAD, UNK
+from models.seq2seq_artifact import load, save
+from pipelines.subword import train_subword
+from training.seq2seq import Example, group_references, main, make_splits, n_words, source_key, split
+from training.seq2seq_eval import eval_main
 
 
 @pytest.fixture(autouse=True)
@@ -91,8 +90,8 @@ def test_masked_softmax_fully_masked_row_is_zero_not_nan():
 
 def tiny(attention_kind: str = "general", **kw) -> Seq2Seq:
     torch.manual_seed(0)
-    cfg = Seq2SeqConfig(src_vocab_size=23, tgt_vocab_size=19, embed_dim=8, hidden=12, attention=attention_kind,
-                        dropout=0.0, **kw)
+    kw = {"src_vocab_size": 23, **kw}
+    cfg = Seq2SeqConfig(tgt_vocab_size=19, embed_dim=8, hidden=12, attention=attention_kind, dropout=0.0, **kw)
     return Seq2Seq(cfg).eval()
 
 
@@ -116,9 +115,9 @@ def test_attention_rows_sum_to_one_and_are_zero_on_padding(kind):
         assert torch.all(weights[b, :, :n] > 0)
 
 
-@pytest.mark.parametrize("kind", ["dot", "additive", "none"])
-def test_padding_values_do_not_change_outputs(kind):
-    model = tiny(kind)
+@pytest.mark.parametrize("kind,feed", [("dot", False), ("additive", False), ("none", False), ("general", True)])
+def test_padding_values_do_not_change_outputs(kind, feed):
+    model = tiny(kind, input_feeding=feed)
     src, lengths, tgt_in = batch()
     logits, _ = model(src, lengths, tgt_in)
     junk = src.clone()
@@ -144,8 +143,9 @@ def test_packed_batch_encoding_equals_one_sentence_at_a_time(bidirectional, laye
         assert torch.allclose(enc.state[1][:, b], one.state[1][:, 0], atol=1e-6)
 
 
-def test_teacher_forced_forward_equals_step_by_step_decoding():
-    model = tiny("additive")
+@pytest.mark.parametrize("feed", [False, True])
+def test_teacher_forced_forward_equals_step_by_step_decoding(feed):
+    model = tiny("additive", input_feeding=feed)
     src, lengths, tgt_in = batch()
     logits, weights = model(src, lengths, tgt_in)
     enc = model.encode(src, lengths)
@@ -177,9 +177,9 @@ def test_empty_source_does_not_crash():
 # ----------------------------------------------------------------------------- decoding
 
 
-@pytest.mark.parametrize("kind", ["general", "none"])
-def test_beam_size_one_equals_greedy(kind):
-    model = tiny(kind)
+@pytest.mark.parametrize("kind,feed", [("general", False), ("none", False), ("general", True)])
+def test_beam_size_one_equals_greedy(kind, feed):
+    model = tiny(kind, input_feeding=feed)
     src, lengths, _ = batch()
     g = greedy_decode(model, src, lengths, max_length=9)
     b = beam_search(model, src, lengths, beam_size=1, length_penalty=0.0, max_length=9)
@@ -191,18 +191,64 @@ def test_beam_size_one_equals_greedy(kind):
         assert len(x.attention) == len(x.tokens)
 
 
-def test_beam_search_is_independent_of_batching_and_ranks_by_normalised_score():
-    model = tiny("additive")
+@pytest.mark.parametrize("feed,beta,ngram", [(False, 0.0, 0), (True, 0.3, 2)])
+def test_beam_search_is_independent_of_batching_and_ranks_by_normalised_score(feed, beta, ngram):
+    model = tiny("additive", input_feeding=feed)
     src, lengths, _ = batch()
-    together = beam_search(model, src, lengths, beam_size=4, length_penalty=0.6, max_length=8)
+    opts = dict(beam_size=4, length_penalty=0.6, coverage_penalty=beta, no_repeat_ngram=ngram, max_length=8)
+    together = beam_search(model, src, lengths, **opts)
     for i, n in enumerate(lengths.tolist()):
-        [alone] = beam_search(model, src[i:i + 1, :n], lengths[i:i + 1], beam_size=4, length_penalty=0.6,
-                              max_length=8)
+        [alone] = beam_search(model, src[i:i + 1, :n], lengths[i:i + 1], **opts)
         assert alone.tokens == together[i].tokens
         assert alone.score == pytest.approx(together[i].score, abs=1e-5)
         length = len(alone.tokens) + (1 if alone.finished else 0)
-        assert alone.normalized_score == pytest.approx(alone.score / ((5 + length) / 6) ** 0.6)
+        if beta == 0.0:
+            assert alone.normalized_score == pytest.approx(alone.score / ((5 + length) / 6) ** 0.6)
+        else:
+            assert alone.normalized_score <= alone.score / ((5 + length) / 6) ** 0.6 + 1e-9
         assert all(len(row) == n for row in alone.attention)
+        if ngram:
+            grams = [tuple(alone.tokens[k:k + ngram]) for k in range(len(alone.tokens) - ngram + 1)]
+            assert len(grams) == len(set(grams))
+
+
+def test_coverage_penalty_is_zero_when_every_source_word_is_covered():
+    full = torch.tensor([[0.5, 0.5, 0.0], [0.5, 0.5, 1.0]])          # column sums 1, 1, 1
+    assert coverage_penalty_gnmt(full, 0.2) == 0.0
+    skipped = torch.tensor([[0.9, 0.1, 0.0], [0.9, 0.1, 0.0]])      # sums 1.8 -> 1, 0.2, 0 -> 1e-4
+    assert coverage_penalty_gnmt(skipped, 0.2) == pytest.approx(0.2 * (math.log(0.2) + math.log(1e-4)), rel=1e-5)
+    assert coverage_penalty_gnmt(skipped, 0.0) == 0.0
+
+
+def test_block_repeats_forbids_exactly_the_repeating_tokens():
+    logp = torch.zeros(2, 10)
+    block_repeats(logp, [[4, 5, 6, 4, 5], [4, 5]], 3)
+    assert torch.isinf(logp[0, 6]) and torch.isfinite(logp[0]).sum() == 9   # 4 5 -> 6 would repeat "4 5 6"
+    assert torch.isfinite(logp[1]).all()                                   # nothing to repeat yet
+    logp = torch.zeros(1, 10)
+    block_repeats(logp, [[7, 8]], 1)
+    assert torch.isinf(logp[0, 7]) and torch.isinf(logp[0, 8]) and torch.isfinite(logp[0]).sum() == 8
+
+
+def test_decoders_never_emit_unk_pad_or_bos():
+    model = tiny("general")
+    with torch.no_grad():
+        model.out.bias[:] = 0.0
+        model.out.bias[1] = 50.0  # <unk> would win every step
+        model.out.bias[0] = 40.0  # then <pad>
+    src, lengths, _ = batch()
+    for hyps in (greedy_decode(model, src, lengths, max_length=6),
+                 beam_search(model, src, lengths, beam_size=3, max_length=6)):
+        for h in hyps:
+            assert h.tokens and not set(h.tokens) & {0, 1, 2}
+
+
+def test_tied_and_shared_embeddings_are_one_tensor():
+    model = tiny("general", src_vocab_size=19, share_embeddings=True, tie_output=True, input_feeding=True)
+    assert model.src_embed.weight is model.tgt_embed.weight is model.out.weight
+    assert set(model.tied_parameters()) == {"tgt_embed.weight", "out.weight"}
+    with pytest.raises(ValueError):
+        Seq2SeqConfig(src_vocab_size=23, tgt_vocab_size=19, share_embeddings=True)
 
 
 def test_beam_finds_at_least_greedy_raw_score_when_unnormalised():
@@ -254,69 +300,85 @@ def test_split_keeps_each_source_in_one_split_and_is_seeded():
     assert len(refs) == 5 and all(len(r) >= 3 for _, r in refs)
 
 
-def test_target_casing_and_spanish_detokenization():
-    assert target_tokens("¿Dónde está Tom?", {"Tom"}) == ["¿", "dónde", "está", "Tom", "?"]
-    assert target_tokens("Tom come.", {"Tom"}) == ["Tom", "come", "."]
-    assert detokenize(["¿", "dónde", "está", "Tom", "?"]) == "¿Dónde está Tom?"
-    assert detokenize(["¡", "hola", ",", "amigo", "!"]) == "¡Hola, amigo!"
-    assert detokenize(["tengo", "hambre", "."]) == "Tengo hambre."
+def test_make_splits_holds_out_test_dev_and_long_sources():
+    pairs = [Example(f"Short sentence {i % 60}.", f"Frase {i}.") for i in range(150)]
+    pairs += [Example(" ".join(["word"] * 12) + f" {i}.", f"Larga {i}.") for i in range(30)]
+    pairs += [Example(" ".join(["many"] * 25) + f" {i}.", f"Muy larga {i}.") for i in range(3)]
+    sp = make_splits(pairs, test_max_words=10, max_words=20, test_size=5, dev_size=5, seed=3, long_test_size=4)
+    _, dev, test = split([p for p in pairs if n_words(p.source) <= 10], test_size=5, dev_size=5, seed=3)
+    assert sp.test == test and sp.dev == dev                     # the short-sentence split is unchanged
+    keys = [{source_key(e.source) for e in part} for part in (sp.train, sp.dev, sp.test, sp.long_test)]
+    assert not keys[0] & (keys[1] | keys[2] | keys[3])
+    assert len(keys[3]) == 4 + 3                                 # 4 of 11-20 words, every one over 20
+    assert all(n_words(e.source) <= 20 for e in sp.train)
+    assert sum(n_words(e.source) > 10 for e in sp.train) == 30 - 4
 
 
 # ----------------------------------------------------------------------------- artifacts
 
 
-def vocab(n: int) -> Vocab:
-    return Vocab([PAD, UNK, BOS, EOS] + [f"w{i}" for i in range(n - 4)])
+@pytest.fixture(scope="module")
+def subword():
+    texts = ["Where is Tom?", "¿Dónde está Tom?", "The cat sleeps.", "El gato duerme.", "I am hungry.",
+             "Tengo hambre.", "Mary lives in Madrid.", "María vive en Madrid."] * 3
+    return train_subword(texts, vocab_size=300, min_frequency=1)
 
 
-def test_round_trip_with_non_default_settings(tmp_path):
+def test_round_trip_with_non_default_settings(tmp_path, subword):
     torch.manual_seed(2)
-    cfg = Seq2SeqConfig(src_vocab_size=23, tgt_vocab_size=19, embed_dim=10, hidden=14, layers=2,
-                        bidirectional=False, dropout=0.3, attention="additive")
+    V = subword.vocab_size
+    cfg = Seq2SeqConfig(src_vocab_size=V, tgt_vocab_size=V, embed_dim=10, hidden=14, layers=2,
+                        bidirectional=False, dropout=0.3, attention="additive", input_feeding=True,
+                        share_embeddings=True, tie_output=True)
     model = Seq2Seq(cfg).eval()
-    save(tmp_path / "a", model, cfg, vocab(23), vocab(19), {"Tom"}, {"m": 1}, {"c": 2}, fp16=False)
+    save(tmp_path / "a", model, subword.to_str(), {"m": 1}, {"c": 2}, fp16=False)
     lm = load(tmp_path / "a")
-    assert lm.config == cfg
-    assert lm.keep_capital == {"Tom"} and lm.metrics == {"m": 1} and lm.data_card == {"c": 2}
+    assert lm.config == cfg and lm.config.format == "seq2seq-attn-v2"
+    assert lm.metrics == {"m": 1} and lm.data_card == {"c": 2} and lm.tokenizer_json == subword.to_str()
+    assert lm.model.out.weight is lm.model.src_embed.weight          # ties survive the round trip
     src, lengths, tgt_in = batch()
     assert torch.equal(model(src, lengths, tgt_in)[0], lm.model(src, lengths, tgt_in)[0])
     # fp16 on disk, fp32 in memory, nearly the same outputs
-    save(tmp_path / "b", model, cfg, vocab(23), vocab(19), set(), {}, {}, fp16=True)
+    save(tmp_path / "b", model, subword.to_str(), {}, {}, fp16=True)
     lm16 = load(tmp_path / "b")
     assert all(p.dtype == torch.float32 for p in lm16.model.parameters())
     assert torch.allclose(model(src, lengths, tgt_in)[0], lm16.model(src, lengths, tgt_in)[0], atol=2e-2)
 
 
-def test_load_checks_invariants_and_names_the_file(tmp_path):
-    cfg = Seq2SeqConfig(src_vocab_size=23, tgt_vocab_size=19, embed_dim=8, hidden=12)
-    save(tmp_path / "ok", Seq2Seq(cfg), cfg, vocab(23), vocab(19), set(), {}, {})
+def test_load_checks_invariants_and_names_the_file(tmp_path, subword):
+    V = subword.vocab_size
+    cfg = Seq2SeqConfig(src_vocab_size=V, tgt_vocab_size=V, embed_dim=8, hidden=12)
+    save(tmp_path / "ok", Seq2Seq(cfg), subword.to_str(), {}, {})
+    assert load(tmp_path / "ok").config == cfg
 
-    bad = tmp_path / "short_vocab"
+    bad = tmp_path / "vocab_size"
     shutil.copytree(tmp_path / "ok", bad)
-    lines = (bad / "tgt_vocab.txt").read_text().splitlines()
-    (bad / "tgt_vocab.txt").write_text("\n".join(lines[:-1]) + "\n")
-    with pytest.raises(ArtifactError, match="tgt_vocab.txt"):
+    conf = json.loads((bad / "config.json").read_text())
+    (bad / "config.json").write_text(json.dumps(dict(conf, src_vocab_size=V + 1, tgt_vocab_size=V + 1)))
+    with pytest.raises(ArtifactError, match="tokenizer.json.*src_vocab_size"):
         load(bad)
 
     bad = tmp_path / "special"
     shutil.copytree(tmp_path / "ok", bad)
-    conf = json.loads((bad / "config.json").read_text())
-    conf["eos_id"] = 5
-    (bad / "config.json").write_text(json.dumps(conf))
-    with pytest.raises(ArtifactError, match="src_vocab.txt.*eos_id"):
+    (bad / "config.json").write_text(json.dumps(dict(conf, eos_id=5)))
+    with pytest.raises(ArtifactError, match="tokenizer.json.*eos_id"):
+        load(bad)
+
+    bad = tmp_path / "no_tokenizer"
+    shutil.copytree(tmp_path / "ok", bad)
+    (bad / "tokenizer.json").unlink()
+    with pytest.raises(ArtifactError, match="tokenizer.json"):
         load(bad)
 
     bad = tmp_path / "shape"
     shutil.copytree(tmp_path / "ok", bad)
-    conf = json.loads((bad / "config.json").read_text())
-    conf["hidden"] = 16
-    (bad / "config.json").write_text(json.dumps(conf))
+    (bad / "config.json").write_text(json.dumps(dict(conf, hidden=16)))
     with pytest.raises(ArtifactError, match="model.safetensors"):
         load(bad)
 
     bad = tmp_path / "format"
     shutil.copytree(tmp_path / "ok", bad)
-    (bad / "config.json").write_text(json.dumps(dict(conf, format="textcnn-v1")))
+    (bad / "config.json").write_text(json.dumps(dict(conf, format="seq2seq-attn-v1")))
     with pytest.raises(ArtifactError, match="config.json"):
         load(bad)
 
@@ -336,13 +398,16 @@ def test_dry_run_cli_then_load_and_eval(tmp_path, capsys):
     data.write_text("\n".join(rows) + "\n", encoding="utf-8")
     out = tmp_path / "art"
     rc = main(["--dry-run", "--data", str(data), "--output", str(out), "--attention", "dot", "--hidden", "10",
-               "--no-bidirectional", "--max-words", "8", "--test-size", "6", "--dev-size", "6", "--quiet"])
+               "--no-bidirectional", "--max-words", "8", "--test-max-words", "8", "--test-size", "6",
+               "--dev-size", "6", "--vocab-size", "300", "--quiet"])
     assert rc == 0
     lm = load(out)
     assert lm.config.attention == "dot" and lm.config.hidden == 10 and lm.config.bidirectional is False
+    assert lm.config.input_feeding and lm.config.share_embeddings and lm.config.tie_output
     card = lm.data_card
     assert card["split"]["pairs"]["test"] == 6 and card["split"]["max_words"] == 8
-    assert card["data"]["pairs_read"] == 65 and card["data"]["pairs_kept"] == 64
+    assert card["split"]["pairs"]["long_test"] == 1                # the one 13-word source
+    assert card["data"]["pairs_read"] == 65 and card["data"]["pairs_kept"] == 65
     assert "--dry-run" in card["command"]
     assert lm.metrics["best_epoch"] == 1 and lm.metrics["history"][0]["dev_loss"] > 0
     capsys.readouterr()
@@ -362,4 +427,23 @@ def test_dry_run_cli_then_load_and_eval(tmp_path, capsys):
 
 def test_config_dataclass_has_format_first():
     assert dataclasses.fields(Seq2SeqConfig)[0].name == "format"
-    assert Seq2SeqConfig().format == "seq2seq-attn-v1"
+    assert Seq2SeqConfig().format == "seq2seq-attn-v2"
+
+
+def test_name_augmentation_replaces_names_alike_on_both_sides(subword):
+    import random
+
+    from training.seq2seq import augment_names, common_lowercase, copyable_names, encode_examples
+
+    ex = [Example("Tom lives in Boston.", "Tom vive en Boston."), Example("No, thanks.", "No, gracias."),
+          Example("The cat sleeps.", "El gato duerme.")] + [Example("no no no no no", "no")]
+    common = common_lowercase(ex, min_count=5)
+    assert copyable_names(ex[0], common) == ["Boston", "Tom"] and copyable_names(ex[1], common) == []
+    data = encode_examples(ex, subword, max_tokens=50)
+    out, n = augment_names(ex, data, subword, rate=1.0, rng=random.Random(0), max_tokens=50, common=common)
+    assert n == 1 and out.src[1:] == data.src[1:] and out.tgt[1:] == data.tgt[1:]
+    src, tgt = subword.decode(out.src[0]), subword.decode(out.tgt[0])
+    assert "Tom" not in src and "Boston" not in src
+    new = src.replace(" lives in ", " ").rstrip(".").split()
+    assert len(new) == 2 and tgt == f"{new[0]} vive en {new[1]}."
+    assert subword.decode(data.src[0]) == "Tom lives in Boston."  # the input data is not modified in place

@@ -5,17 +5,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
 import torch
 
 from models.seq2seq import Seq2Seq, Seq2SeqConfig
-from training.seq2seq import save
-from models.vocab import BOS, EOS, PAD, UNK, Vocab
+from models.seq2seq_artifact import save
 from pipelines.errors import InputError, ResourceError
-from pipelines.translate import Translation, Translator
-
+from pipelines.subword import WORD_START, train_subword, word_groups
+from pipelines.translate import DECODING_FILE, Translation, Translator, printable
 
 
 @pytest.fixture(autouse=True)
@@ -28,19 +28,19 @@ def one_thread():
 
 SHIPPED = Path(__file__).resolve().parents[2] / "artifacts" / "seq2seq" / "en-es-attn"
 
-SRC_WORDS = ["i", "am", "hungry", "the", "cat", "sleeps", ".", "?", "where", "is"]
-TGT_WORDS = ["tengo", "hambre", "el", "gato", "duerme", ".", "?", "¿", "dónde", "está", "Tom"]
+TEXTS = ["I am hungry.", "Tengo hambre.", "The cat sleeps.", "El gato duerme.", "Where is the cat?",
+         "¿Dónde está el gato?", "Tom is here.", "Tom está aquí."]
 
 
 @pytest.fixture(scope="module")
 def tiny_folder(tmp_path_factory) -> Path:
     torch.manual_seed(0)
-    src = Vocab([PAD, UNK, BOS, EOS, *SRC_WORDS])
-    tgt = Vocab([PAD, UNK, BOS, EOS, *TGT_WORDS])
-    cfg = Seq2SeqConfig(src_vocab_size=len(src), tgt_vocab_size=len(tgt), embed_dim=8, hidden=12,
-                        attention="general", dropout=0.0)
+    sw = train_subword(TEXTS * 2, vocab_size=300, min_frequency=1)
+    V = sw.vocab_size
+    cfg = Seq2SeqConfig(src_vocab_size=V, tgt_vocab_size=V, embed_dim=8, hidden=12, attention="general",
+                        dropout=0.0, input_feeding=True, share_embeddings=True, tie_output=True)
     folder = tmp_path_factory.mktemp("art") / "tiny-en-es"
-    save(folder, Seq2Seq(cfg), cfg, src, tgt, {"Tom"}, {"best_epoch": 1}, {"split": {"seed": 1}})
+    save(folder, Seq2Seq(cfg), sw.to_str(), {"best_epoch": 1}, {"split": {"seed": 1, "train_max_words": 6}})
     return folder
 
 
@@ -49,61 +49,116 @@ def translator(tiny_folder) -> Translator:
     return Translator.load(tiny_folder, name="tiny")
 
 
-def test_translate_returns_plain_dataclasses_with_offsets_and_attention(translator):
-    texts = ["I am  hungry.", "Where is the zebra?"]
+def test_translate_returns_plain_dataclasses_with_offsets_and_both_attention_views(translator):
+    texts = ["I am  hungry.", "Where is the 猫?"]
     out = translator.translate(texts, beam_size=3, max_length=6, return_attention=True)
     assert len(out) == 2 and all(isinstance(t, Translation) for t in out)
     for text, t in zip(texts, out):
         assert t.source == text
-        for st in t.source_tokens:
-            assert text[st.start:st.end].lower() == st.text
-        assert len(t.tokens) <= 6
+        for st in (*t.source_tokens, *t.source_pieces):
+            assert text[st.start:st.end] == st.text and st.text.strip() == st.text
+        assert len(t.pieces) <= 6 and len(t.tokens) <= len(t.pieces)
         assert len(t.attention) == len(t.tokens) == len(t.attention_entropy)
+        assert len(t.piece_attention) == len(t.pieces)
+        for rows, cols in ((t.attention, t.source_tokens), (t.piece_attention, t.source_pieces)):
+            for row in rows:
+                assert len(row) == len(cols) and sum(row) == pytest.approx(1.0, abs=1e-5)
         for row, h in zip(t.attention, t.attention_entropy):
-            assert len(row) == len(t.source_tokens)
-            assert sum(row) == pytest.approx(1.0, abs=1e-5)
             assert 0.0 <= h <= math.log(len(row)) + 1e-6
-        assert math.isfinite(t.score)
+        assert math.isfinite(t.score) and "<unk>" not in t.text
         json.dumps(dataclasses.asdict(t))  # nothing but plain values
+    assert [st.text for st in out[0].source_tokens] == ["I", "am", "hungry", "."]
     assert [st.known for st in out[1].source_tokens] == [True, True, True, False, True]
+    assert "unseen-characters" in [w.code for w in out[1].warnings]
+
+
+def test_word_attention_merges_the_piece_attention(translator):
+    [t] = translator.translate(["Tomás is hungry."], beam_size=1, max_length=8, return_attention=True)
+    cols: dict[int, list[int]] = {}
+    for k, p in enumerate(t.source_pieces):
+        w = next(i for i, st in enumerate(t.source_tokens) if st.start <= p.start < st.end)
+        cols.setdefault(w, []).append(k)
+    assert sorted(k for ks in cols.values() for k in ks) == list(range(len(t.source_pieces)))
+    rows = word_groups([" " + p[1:] if p.startswith(WORD_START) else p for p in t.pieces])
+    assert len(rows) == len(t.tokens) == len(t.attention)
+    for i, g in enumerate(rows):  # a target word's row: the mean of its pieces' rows, summed per source word
+        for w, ks in cols.items():
+            want = sum(t.piece_attention[r][k] for r in g for k in ks) / len(g)
+            assert t.attention[i][w] == pytest.approx(want, abs=1e-6)
 
 
 def test_batched_translation_equals_one_at_a_time(translator):
     texts = ["The cat sleeps.", "I am hungry.", "Where is the cat?"]
-    together = translator.translate(texts, beam_size=4, max_length=7)
-    for text, t in zip(texts, together):
-        [alone] = translator.translate([text], beam_size=4, max_length=7)
-        assert alone.tokens == t.tokens and alone.score == pytest.approx(t.score, abs=1e-5)
-    assert all(t.attention is None for t in together)
+    for opts in ({"beam_size": 4}, {"beam_size": 3, "coverage_penalty": 0.4, "no_repeat_ngram": 2}, {"beam_size": 1}):
+        together = translator.translate(texts, max_length=7, **opts)
+        for text, t in zip(texts, together):
+            [alone] = translator.translate([text], max_length=7, **opts)
+            assert alone.pieces == t.pieces and alone.score == pytest.approx(t.score, abs=1e-5)
+        assert all(t.attention is None for t in together)
 
 
-def test_max_length_cuts_unfinished_translations(translator):
+def test_max_length_cuts_unfinished_translations_with_a_warning(translator):
     for beam in (1, 3):
         [t] = translator.translate(["The cat sleeps."], beam_size=beam, max_length=1, return_attention=True)
-        assert len(t.tokens) <= 1 and len(t.attention) == len(t.tokens)
-        assert t.finished == (len(t.tokens) == 0)
+        assert len(t.pieces) <= 1 and len(t.piece_attention) == len(t.pieces)
+        assert t.finished == (len(t.pieces) == 0)
+        assert ("unfinished" in [w.code for w in t.warnings]) == (not t.finished)
 
 
 def test_empty_and_tokenless_inputs_do_not_crash(translator):
-    out = translator.translate(["", "   ", "I am hungry."], return_attention=True, max_length=4)
+    out = translator.translate(["", "   ", "I am hungry.", "?!..."], return_attention=True, max_length=4)
     assert [t.text for t in out[:2]] == ["", ""]
     assert out[0].tokens == () and out[0].source_tokens == () and out[0].attention == ()
     assert len(out[2].source_tokens) == 4
+    assert [w.code for w in out[3].warnings if w.code == "no-letters"] == ["no-letters"]
     assert translator.translate([]) == []
 
 
+def test_long_input_and_low_score_warnings(tiny_folder, tmp_path):
+    tr = Translator.load(tiny_folder)
+    [short, long] = tr.translate(["I am hungry.", "I am hungry and the cat sleeps here."], beam_size=1,
+                                 max_length=3)
+    assert "long-input" not in [w.code for w in short.warnings]
+    [w] = [w for w in long.warnings if w.code == "long-input"]
+    assert w.limit == 6 and w.given == 8 and "6 words" in w.message
+    # a threshold above any possible mean log-probability marks every result
+    folder = tmp_path / "strict"
+    shutil.copytree(tiny_folder, folder)
+    (folder / DECODING_FILE).write_text(json.dumps({"low_score_mean_logprob": 0.5, "no_repeat_ngram": 2}))
+    strict = Translator.load(folder)
+    assert strict.decoding["no_repeat_ngram"] == 2 and strict.decoding["length_penalty"] == 1.0
+    [t] = strict.translate(["I am hungry."], beam_size=2, max_length=3)
+    assert t.low_score and "low-score" in [w.code for w in t.warnings]
+
+
+def test_unseen_names_are_pieces_not_unknown(translator):
+    sw = translator.subword
+    for name in ("Zorglub", "Wrocław", "Nguyễn", "O'Neill-Smith", "3.14159"):
+        ids = sw.encode(f"{name} lives here.")
+        assert sw.unk_id not in ids and sw.decode(ids) == f"{name} lives here."
+    [t] = translator.translate(["Zorglub lives here."], beam_size=2, max_length=5)
+    assert t.source_tokens[0].text == "Zorglub" and t.source_tokens[0].known
+    assert "<unk>" not in t.text and "<unk>" not in t.tokens
+
+
 def test_invalid_options_raise_input_error(translator):
-    with pytest.raises(InputError):
-        translator.translate(["hi"], beam_size=0)
-    with pytest.raises(InputError):
-        translator.translate(["hi"], max_length=0)
+    for opts in ({"beam_size": 0}, {"max_length": 0}, {"coverage_penalty": -1.0}, {"no_repeat_ngram": 7},
+                 {"length_penalty": -0.5}):
+        with pytest.raises(InputError):
+            translator.translate(["hi"], **opts)
+    text = "the cat " * 15
+    with pytest.raises(InputError) as err:
+        translator.translate(["hi", text], max_source_tokens=20)
+    assert err.value.limit == 20 and err.value.given == len(translator.subword.encode(text)) > 20
+    assert "text 1" in err.value.detail
 
 
 def test_info_is_a_plain_dict(translator):
     info = translator.info()
-    assert info["name"] == "tiny" and info["format"] == "seq2seq-attn-v1" and info["attention"] == "general"
-    assert info["src_vocab_size"] == 4 + len(SRC_WORDS) and info["tgt_vocab_size"] == 4 + len(TGT_WORDS)
+    assert info["name"] == "tiny" and info["format"] == "seq2seq-attn-v2" and info["attention"] == "general"
+    assert info["src_vocab_size"] == translator.subword.vocab_size and info["input_feeding"] is True
     assert info["metrics"] == {"best_epoch": 1} and info["data_card"]["split"]["seed"] == 1
+    assert info["max_words"] == 6 and set(info["decoding"]) >= {"length_penalty", "coverage_penalty"}
     json.dumps(info)
 
 
@@ -127,9 +182,15 @@ def test_shipped_model_translates_a_simple_sentence():
     tr = Translator.load(SHIPPED)
     info = tr.info()
     assert info["attention"] != "none" and info["data_card"]["data"]["licence"].startswith("CC-BY 2.0")
-    [t] = tr.translate(["I am hungry."], beam_size=5, return_attention=True)
-    assert "hambre" in t.text.lower()
+    [t, named] = tr.translate(["I am hungry.", "Zorglub lives in Wrocław."], beam_size=5, return_attention=True)
+    assert "hambr" in t.text.lower()  # "Tengo hambre." or "Estoy hambriento."
     assert t.text[0].isupper() and t.text.endswith(".")
-    # one attention row per output step, a distribution over the source tokens
-    assert len(t.attention) >= len(t.tokens)
+    # one attention row per output word, a distribution over the source words
+    assert len(t.attention) == len(t.tokens)
     assert all(len(row) == len(t.source_tokens) and abs(sum(row) - 1) < 1e-4 for row in t.attention)
+    assert "<unk>" not in named.text
+
+
+def test_printable_drops_control_characters_and_broken_bytes():
+    assert printable("Hola\x0b  mundo \ufffd!") == "Hola mundo !"
+    assert printable("¿Dónde está? ❤") == "¿Dónde está? ❤"

@@ -65,7 +65,7 @@ def test_translate_batch_with_attention(client):
     body = TranslateResponse.model_validate(r.json()).model_dump()
     assert body["model"] == "en-es-attn" and body["beam_size"] == 5
     first = body["results"][0]
-    assert "hambre" in first["text"].lower()
+    assert "hambr" in first["text"].lower()  # hambre or hambriento
     for res in body["results"]:
         att = res["attention"]
         assert len(att) in (len(res["tokens"]), len(res["tokens"]) + 1)
@@ -73,7 +73,11 @@ def test_translate_batch_with_attention(client):
         assert all(abs(sum(row) - 1) < 1e-4 for row in att)
         assert len(res["attention_entropy"]) == len(att)
         assert all(0 <= h <= math.log(len(res["source_tokens"])) + 1e-6 for h in res["attention_entropy"])
-        assert all(res["source"][t["start"]:t["end"]].lower() == t["text"] for t in res["source_tokens"])
+        assert all(res["source"][t["start"]:t["end"]] == t["text"] for t in res["source_tokens"])
+        assert all(res["source"][t["start"]:t["end"]] == t["text"] for t in res["source_pieces"])
+        assert len(res["piece_attention"]) == len(res["pieces"])
+        assert all(len(row) == len(res["source_pieces"]) for row in res["piece_attention"])
+        assert res["warnings"] == [] and res["low_score"] is False
 
 
 def test_translate_batch_equals_one_by_one(client):
@@ -92,9 +96,43 @@ def test_translate_limits_and_options(client):
     assert len(short["results"][0]["tokens"]) <= 1 and short["results"][0]["finished"] is False
 
 
-def test_translate_unknown_words_are_flagged(client):
+def test_unseen_names_are_read_as_pieces_and_never_unk(client):
     res = client.post("/v1/translate", json={"text": "Zorglub is here."}).json()["results"][0]
-    assert res["source_tokens"][0] == {"text": "zorglub", "start": 0, "end": 7, "known": False}
+    assert res["source_tokens"][0] == {"text": "Zorglub", "start": 0, "end": 7, "known": True}
+    assert "<unk>" not in res["text"] and len(res["source_pieces"]) >= len(res["source_tokens"])
+
+
+@pytest.mark.parametrize("text,code", [
+    ("?!...", "no-letters"),
+    ("\U0001F600\U0001F600", "unseen-characters"),
+    ("東京は大きい。", "unseen-characters"),
+    (" ".join(["The old man walked slowly along the river."] * 4), "long-input"),
+])
+def test_doubtful_inputs_get_a_translation_with_a_warning(client, text, code):
+    r = client.post("/v1/translate", json={"text": text, "beam_size": 2})
+    assert r.status_code == 200, r.text
+    res = TranslateResponse.model_validate(r.json()).results[0]
+    assert code in [w.code for w in res.warnings]
+
+
+def test_long_input_warning_says_the_limit(client):
+    text = " ".join(["The old man walked slowly along the river."] * 4)
+    res = client.post("/v1/translate", json={"text": text, "beam_size": 1}).json()["results"][0]
+    [w] = [w for w in res["warnings"] if w["code"] == "long-input"]
+    assert w["given"] == 32 and w["limit"] == 20 and "20 words" in w["message"]
+
+
+def test_decoding_options_are_validated_and_used(client):
+    assert problem(client.post("/v1/translate", json={"text": "hi", "no_repeat_ngram": 9}), 422)
+    assert problem(client.post("/v1/translate", json={"text": "hi", "coverage_penalty": -1}), 422)
+    a = client.post("/v1/translate", json={"text": "I think that I think that I am.", "no_repeat_ngram": 1,
+                                            "beam_size": 1}).json()["results"][0]
+    assert len(a["pieces"]) == len(set(a["pieces"]))   # no piece twice
+    plain = client.post("/v1/translate", json={"text": "Svetlana called me.", "copy_names": False}).json()
+    fixed = client.post("/v1/translate", json={"text": "Svetlana called me."}).json()["results"][0]
+    copied = [w for w in fixed["warnings"] if w["code"] == "name-copied"]
+    assert ("Svetlana" in fixed["text"]) or not copied
+    assert all(w["code"] != "name-copied" for w in plain["results"][0]["warnings"])
 
 
 def test_heatmap_is_well_formed_svg(client):
@@ -105,6 +143,9 @@ def test_heatmap_is_well_formed_svg(client):
     tr = client.post("/v1/translate", json={"text": "I am <hungry> & tired.", "return_attention": True}).json()
     res = tr["results"][0]
     assert len(cells) == len(res["attention"]) * len(res["source_tokens"])
+    r = client.post("/v1/translate/heatmap", json={"text": "I am <hungry> & tired.", "view": "pieces"})
+    cells = [e for e in ET.fromstring(r.text).iter("{http://www.w3.org/2000/svg}rect") if e.get("stroke")]
+    assert len(cells) == len(res["piece_attention"]) * len(res["source_pieces"])
 
 
 # ----- /v1/models/{name} -------------------------------------------------------------------------
@@ -113,3 +154,10 @@ def test_model_details_and_unknown_model(client):
     assert detail["task"] == "translate" and detail["metrics"] and detail["data_card"]
     body = problem(client.get("/v1/models/no-such-model"), 404)
     assert body["given"] == "no-such-model"
+
+
+@pytest.mark.parametrize("text", ["", "a" * 10_000, "word " * 2_000])
+def test_empty_and_oversized_inputs_are_problems_not_500s(client, text):
+    r = client.post("/v1/translate", json={"text": text})
+    body = problem(r, 422)
+    assert "limit" in body or "errors" in body
