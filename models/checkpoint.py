@@ -142,3 +142,17 @@ def load_config(folder: str | os.PathLike[str], cls: type, *, expected_format: s
         return config_from_dict(cls, raw)
     except (TypeError, ValueError) as exc:
         raise ArtifactError(f"{Path(folder) / CONFIG_FILE}: invalid {cls.__name__} ({exc})") from exc
+
+
+def read_json(path: str | os.PathLike[str], *, required: bool = False) -> Any:
+    """A JSON file of an artifact folder: ``{}`` when it is absent (unless ``required``), an
+    ``ArtifactError`` naming the file when it is not valid JSON."""
+    path = Path(path)
+    if not path.is_file():
+        if required:
+            raise ArtifactError(f"{path}: missing")
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{path}: not valid JSON ({exc})") from exc

@@ -11,14 +11,13 @@ stored once and re-linked on load.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from models.checkpoint import WEIGHTS_FILE, ArtifactError, load_config, load_weights, save_artifact
+from models.checkpoint import WEIGHTS_FILE, ArtifactError, load_config, load_weights, read_json, save_artifact
 from models.seq2seq import Seq2Seq, Seq2SeqConfig
 
 FORMAT = "seq2seq-attn-v2"
@@ -26,14 +25,6 @@ TOKENIZER_FILE = "tokenizer.json"
 METRICS_FILE = "metrics.json"
 DATA_CARD_FILE = "data_card.json"
 SPECIAL_FIELDS = (("<pad>", "pad_id"), ("<unk>", "unk_id"), ("<bos>", "bos_id"), ("<eos>", "eos_id"))
-
-
-def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
-    out = torch.full((len(seqs), max(1, int(lengths.max()) if len(seqs) else 1)), pad_id, dtype=torch.long)
-    for i, s in enumerate(seqs):
-        out[i, : len(s)] = torch.tensor(s, dtype=torch.long)
-    return out, lengths
 
 
 def save(
@@ -56,15 +47,6 @@ class LoadedModel:
     tokenizer_json: str
     metrics: dict[str, Any]
     data_card: dict[str, Any]
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ArtifactError(f"{path}: not valid JSON ({exc})") from exc
 
 
 def tokenizer_vocab(path: Path, text: str) -> dict[str, int]:

@@ -17,7 +17,6 @@ vocab.txt, labels.json, metrics.json, data_card.json and a README.md model card.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from models.checkpoint import (
     ArtifactError,
     load_config,
     load_state_into,
+    read_json,
     save_artifact,
 )
 from models import text_cnn_card
@@ -342,17 +342,6 @@ class Explanation:
 # ---------------------------------------------------------------------- batching helper
 
 
-def pad_batch(sequences: Sequence[Sequence[int]], *, pad_id: int, min_length: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-pad id lists into (B, T) with T >= ``min_length``; return (input_ids, lengths)."""
-    lengths = torch.tensor([len(s) for s in sequences], dtype=torch.long)
-    T = max([min_length, *lengths.tolist()])
-    ids = torch.full((len(sequences), T), pad_id, dtype=torch.long)
-    for i, s in enumerate(sequences):
-        if len(s):
-            ids[i, : len(s)] = torch.as_tensor(list(s), dtype=torch.long)
-    return ids, lengths
-
-
 # ---------------------------------------------------------------------- summary
 
 
@@ -453,15 +442,6 @@ def save(
     )
 
 
-def _read_json(path: Path) -> Any:
-    if not path.is_file():
-        raise ArtifactError(f"{path}: missing")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"{path}: not valid JSON ({exc})") from exc
-
-
 def load(folder: str | Path) -> tuple[TextCNN, Vocab, list[str], dict[str, Any]]:
     """Rebuild the model from config.json, load its weights (as fp32) and check that the vocabulary,
     labels and padding id agree with it. Returns (model in eval mode, vocab, labels, meta) where meta
@@ -484,7 +464,7 @@ def load(folder: str | Path) -> tuple[TextCNN, Vocab, list[str], dict[str, Any]]
                             f"{folder / CONFIG_FILE} says padding_idx={config.padding_idx}")
 
     labels_path = folder / LABELS_FILE
-    labels = _read_json(labels_path)
+    labels = read_json(labels_path, required=True)
     if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
         raise ArtifactError(f"{labels_path}: expected a JSON list of label strings")
     if len(labels) != config.num_classes:
@@ -504,8 +484,8 @@ def load(folder: str | Path) -> tuple[TextCNN, Vocab, list[str], dict[str, Any]]
             raise ArtifactError(f"{folder / WEIGHTS_FILE}: the padding row {config.padding_idx} of the embedding "
                                 "is not zero")
     model.eval()
-    metrics = _read_json(folder / METRICS_FILE) if (folder / METRICS_FILE).exists() else {}
-    data_card = _read_json(folder / DATA_CARD_FILE) if (folder / DATA_CARD_FILE).exists() else {}
+    metrics = read_json(folder / METRICS_FILE) if (folder / METRICS_FILE).exists() else {}
+    data_card = read_json(folder / DATA_CARD_FILE) if (folder / DATA_CARD_FILE).exists() else {}
     for path, obj in ((folder / METRICS_FILE, metrics), (folder / DATA_CARD_FILE, data_card)):
         if not isinstance(obj, dict):
             raise ArtifactError(f"{path}: expected a JSON object")
@@ -534,7 +514,6 @@ __all__ = [
     "NgramEvidence",
     "Explanation",
     "LayerRow",
-    "pad_batch",
     "summary",
     "format_summary",
     "save",

@@ -37,7 +37,8 @@ import torch
 
 from models import text_cnn
 from models.checkpoint import ArtifactError, load_config
-from models.text_cnn import TextCNN, pad_batch
+from models.tensors import pad_batch
+from models.text_cnn import TextCNN
 from models.vocab import Vocab, tokenize_with_spans
 from pipelines.embeddings.contextual import ContextualEncoder
 from pipelines.errors import ResourceError

@@ -28,7 +28,8 @@ import torch
 
 from models import seq2seq
 from models.checkpoint import ArtifactError
-from models.seq2seq_artifact import FORMAT, TOKENIZER_FILE, load, pad_batch
+from models.seq2seq_artifact import FORMAT, TOKENIZER_FILE, load
+from models.tensors import pad_batch
 from pipelines.errors import InputError, ResourceError
 from pipelines.name_copy import repair_names
 from pipelines.limits import MAX_BEAM
@@ -74,7 +75,7 @@ def _decode_ids(model: seq2seq.Seq2Seq, sw: Subword, ids: list[list[int]], *, be
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
-            src, src_len = pad_batch([ids[i] for i in chunk], model.config.pad_id)   # (B, S), (B,)
+            src, src_len = pad_batch([ids[i] for i in chunk], pad_id=model.config.pad_id)   # (B, S), (B,)
             if beam_size <= 1:
                 hyps = seq2seq.greedy_decode(model, src, src_len, max_length=max_length,
                                              no_repeat_ngram=no_repeat_ngram)

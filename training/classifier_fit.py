@@ -13,7 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from models.text_cnn import TextCNN, pad_batch
+from models.tensors import pad_batch
+from models.text_cnn import TextCNN
 from models.vocab import Vocab, tokenize
 from training.datasets import LabelledText
 from training.loop import (

@@ -42,7 +42,8 @@ import torch
 import torch.nn.functional as F
 
 from models.seq2seq import ATTENTION_TYPES, Seq2Seq, Seq2SeqConfig
-from models.seq2seq_artifact import DATA_CARD_FILE, METRICS_FILE, pad_batch, save
+from models.seq2seq_artifact import DATA_CARD_FILE, METRICS_FILE, save
+from models.tensors import pad_batch
 from models.vocab import tokenize, write_text_atomic
 from pipelines.subword import Subword, train_subword
 from pipelines.translate import decode_texts
@@ -70,7 +71,6 @@ class Example:
 
 
 # ----------------------------------------------------------------------------- data
-
 
 def load_pairs(data: str, *, max_words: int | None = None) -> tuple[list[Example], dict[str, Any]]:
     """Read pairs from Tatoeba (``tatoeba-en-es``) or a TSV file (source<TAB>target[<TAB>...]).
@@ -246,8 +246,8 @@ def batches(data: Encoded, batch_size: int, *, shuffle: bool, rng: random.Random
 
 
 def make_tensors(data: Encoded, ids: Sequence[int], pad_id: int) -> tuple[torch.Tensor, ...]:
-    src, src_len = pad_batch([data.src[i] for i in ids], pad_id)   # (B, S), (B,)
-    tgt, _ = pad_batch([data.tgt[i] for i in ids], pad_id)         # (B, T + 1)
+    src, src_len = pad_batch([data.src[i] for i in ids], pad_id=pad_id)   # (B, S), (B,)
+    tgt, _ = pad_batch([data.tgt[i] for i in ids], pad_id=pad_id)         # (B, T + 1)
     return src, src_len, tgt[:, :-1], tgt[:, 1:]
 
 

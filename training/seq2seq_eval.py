@@ -24,8 +24,8 @@ from typing import Any
 
 import torch
 
-from models.checkpoint import ArtifactError
-from models.seq2seq_artifact import METRICS_FILE, read_json
+from models.checkpoint import ArtifactError, read_json
+from models.seq2seq_artifact import METRICS_FILE
 from models.vocab import write_text_atomic
 from pipelines.translate import DECODING_FILE, DEFAULTS, Translator
 from training.seq2seq import (

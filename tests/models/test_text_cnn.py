@@ -5,7 +5,8 @@ import torch
 
 from models import text_cnn
 from models.checkpoint import ArtifactError
-from models.text_cnn import TextCNN, TextCNNConfig, format_summary, pad_batch, summary
+from models.tensors import pad_batch
+from models.text_cnn import TextCNN, TextCNNConfig, format_summary, summary
 from models.vocab import PAD, UNK, Vocab
 
 

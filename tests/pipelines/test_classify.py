@@ -130,7 +130,7 @@ def test_batching_does_not_change_results(tiny_classifier):
 
 
 def test_the_decision_matches_the_model_forward(tiny_classifier):
-    from models.text_cnn import pad_batch
+    from models.tensors import pad_batch
 
     vocab, model = tiny_classifier.vocab, tiny_classifier.model
     ids, lengths = pad_batch([vocab.encode(tokenize(t)) for t in TEXTS], pad_id=vocab.pad_id)
