@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 
@@ -38,3 +40,15 @@ class ResourceError(PipelineError):
     """An artifact or model package is missing, corrupt or inconsistent."""
 
     code = "resource-error"
+
+
+def read_resource_json(path: str | Path, *, make: str) -> Any:
+    """A JSON resource a pipeline needs: a ``ResourceError`` naming the file, and ``make`` (how to
+    make it), when it is missing; naming the file when it is not valid JSON."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ResourceError(f"{path}: missing; make it with {make}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ResourceError(f"{path}: not valid JSON ({exc})") from exc

@@ -16,7 +16,6 @@ of the target into senses:
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from pipelines.embeddings.contextual import ContextualEncoder, Forward, LayerChoice, cosine_matrix
-from pipelines.errors import InputError, ResourceError
+from pipelines.errors import InputError, ResourceError, read_resource_json
 from pipelines.lemmatize import Lemmatizer
 from pipelines.wsd import Candidate, Disambiguation, Disambiguator, WsdParams
 
@@ -59,13 +58,7 @@ class Calibration:
     @classmethod
     def load(cls, path: str | Path) -> Calibration:
         path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ResourceError(f"{path}: missing; make it with `lexiflow eval senses --write-calibration {path}`") \
-                from None
-        except ValueError as exc:
-            raise ResourceError(f"{path}: not valid JSON ({exc})") from exc
+        data = read_resource_json(path, make=f"`lexiflow eval senses --write-calibration {path}`")
         if data.get("format") != "sense-calibration-v1":
             raise ResourceError(f"{path}: format {data.get('format')!r}, expected 'sense-calibration-v1'")
         try:

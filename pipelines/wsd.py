@@ -24,7 +24,6 @@ Gloss and example vectors are computed lazily per lemma and kept in a bounded LR
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -35,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from pipelines.embeddings.contextual import ContextualEncoder, Forward, TokenStates
-from pipelines.errors import InputError, ResourceError
+from pipelines.errors import InputError, ResourceError, read_resource_json
 from pipelines.lemmatize import LemmaToken, Lemmatizer
 from pipelines.wordnet import UPOS_TO_WN, SenseInventory, WordSense
 
@@ -64,13 +63,7 @@ class WsdParams:
     @classmethod
     def load(cls, path: str | Path) -> WsdParams:
         path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ResourceError(f"{path}: missing; make it with `lexiflow eval senses` (LEXIFLOW_SENSES_WSD)") \
-                from None
-        except ValueError as exc:
-            raise ResourceError(f"{path}: not valid JSON ({exc})") from exc
+        data = read_resource_json(path, make="`lexiflow eval senses --wordnet`")
         return cls.from_dict(data, source=str(path))
 
     @classmethod
