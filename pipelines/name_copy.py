@@ -6,7 +6,8 @@ output, the output word that attended most to that name (its word-attention argm
 the name when it looks like a copy of it (similar spelling, the same first letter, or capitalised
 inside the sentence) and is not itself a common word (a deliberate translation such as "Londres"). This is the attention-guided replacement of Luong et al. (2015, "Addressing
 the rare word problem") applied to garbled copies instead of ``<unk>``. A name that the model
-dropped altogether is left alone (there is no word to replace).
+dropped altogether is left alone (there is no word to replace); ``missing_names`` lists it, so
+that the caller can say so.
 
 A source word counts as a name when it is capitalised (``Olga``, ``McDonald``) and either not the
 first word of a sentence, or, when it is, not a common lowercase word (``common(word)``, decided by
@@ -61,7 +62,10 @@ def repair_names(
             if i in used or not row or max(range(len(row)), key=row.__getitem__) != j:
                 continue
             cand = words[i]
-            if not any(ch.isalpha() for ch in cand) or common(cand.lower()) or common(cand):
+            # a capitalised beginning of the name ("Tor" for "Toronto") is a copy cut short, even when it
+            # is a common piece; a deliberate translation ("Londres") is never a prefix of the name
+            cut_short = 2 <= len(cand) < len(name) and cand[:1].isupper() and name.startswith(cand)
+            if not any(ch.isalpha() for ch in cand) or (not cut_short and (common(cand.lower()) or common(cand))):
                 continue
             sim = SequenceMatcher(None, cand.lower(), name.lower()).ratio()
             looks_like = sim >= min_similarity or cand[:1].lower() == name[:1].lower() or (i > 0 and cand[:1].isupper())
@@ -73,3 +77,15 @@ def repair_names(
             used.add(best)
             text = " ".join(words)
     return words, done
+
+
+def missing_names(source_words: Sequence[str], target_words: Sequence[str], common: Callable[[str], bool]) -> list[str]:
+    """The source's names (``name_positions``) that the target does not contain as a word: dropped,
+    or translated (London -> Londres); either way, worth telling the reader."""
+    text = " ".join(target_words)
+    out = []
+    for j in name_positions(source_words, common):
+        name = source_words[j]
+        if name not in out and not re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text):
+            out.append(name)
+    return out

@@ -31,7 +31,7 @@ from models.checkpoint import ArtifactError
 from models.seq2seq_artifact import FORMAT, TOKENIZER_FILE, load
 from models.tensors import pad_batch
 from pipelines.errors import InputError, ResourceError
-from pipelines.name_copy import repair_names
+from pipelines.name_copy import missing_names, repair_names
 from pipelines.limits import MAX_BEAM
 from pipelines.subword import Subword, word_groups
 
@@ -98,7 +98,7 @@ class SourceToken:
 
 @dataclass(frozen=True)
 class TranslationWarning:
-    code: str       # long-input | unfinished | low-score | unseen-characters | no-letters | name-copied
+    code: str       # long-input | unfinished | low-score | unseen-characters | no-letters | name-copied | name-missing
     message: str
     limit: float | None = None
     given: float | None = None
@@ -280,6 +280,7 @@ class Translator:
                 pieces = [(" " if p.startswith(" ") else "") + n if n != o else p
                           for p, o, n in zip(pieces, words, new_words)]
                 out_text, words = printable("".join(pieces)), tuple(new_words)
+        missing = missing_names([w.text for w in src_words], words, self._common) if copy_names else []
         mean_lp = hyp.score / (len(hyp.tokens) + (1 if hyp.finished else 0)) if hyp.tokens or hyp.finished else 0.0
         low = bool(mean_lp < self.decoding["low_score_mean_logprob"]) or not math.isfinite(hyp.score)
         return Translation(
@@ -290,7 +291,7 @@ class Translator:
             pieces=tuple(sw.display(hyp.tokens)), source_pieces=src_pieces,
             piece_attention=tuple(tuple(r) for r in rows) if want_attention else None,
             mean_logprob=mean_lp, low_score=low,
-            warnings=self._warnings(text, (hyp, mean_lp, low, src_pieces, copied)),
+            warnings=self._warnings(text, (hyp, mean_lp, low, src_pieces, copied, missing)),
         )
 
     def _warnings(self, text: str, result: Any) -> tuple[TranslationWarning, ...]:
@@ -305,13 +306,16 @@ class Translator:
             w.append(TranslationWarning("no-letters", "the text has no letters to translate"))
         if result is None:
             return tuple(w)
-        hyp, mean_lp, low, src_pieces, copied = result
+        hyp, mean_lp, low, src_pieces, copied, missing = result
         if any(not p.known for p in src_pieces):
             w.append(TranslationWarning("unseen-characters", "the text has characters this model never saw in "
                                         "training (other scripts, emoji); they may be dropped or garbled"))
         for garbled, name in copied:
             w.append(TranslationWarning("name-copied", f"the model wrote {garbled!r} for the name {name!r}; "
                                         "the name was copied from the source"))
+        for name in missing:
+            w.append(TranslationWarning("name-missing", f"the name {name!r} does not appear in the translation: "
+                                        "the model dropped it or wrote another form of it (London -> Londres)"))
         if not hyp.finished:
             w.append(TranslationWarning("unfinished", "decoding stopped at max_length before the end of the "
                                         "sentence: the translation is cut short", given=len(hyp.tokens)))

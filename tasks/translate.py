@@ -148,7 +148,8 @@ class SourceTokenOut(BaseModel):
 
 
 class TranslationWarningOut(BaseModel):
-    code: str = Field(description="long-input, unfinished, low-score, unseen-characters, no-letters or name-copied")
+    code: str = Field(description="long-input, unfinished, low-score, unseen-characters, no-letters, name-copied, "
+                                  "name-missing")
     message: str
     limit: float | None = None
     given: float | None = None
@@ -173,7 +174,8 @@ class TranslationOut(BaseModel):
     low_score: bool = Field(False, description="true when mean_logprob is under the model's threshold")
     warnings: list[TranslationWarningOut] = Field(
         [], description="reasons to doubt this result: long-input, unfinished, low-score, unseen-characters, "
-                        "no-letters; and name-copied when a garbled name was replaced by the source's")
+                        "no-letters; name-copied when a garbled name was replaced by the source's; name-missing when a "
+                        "source name is not in the translation")
 
 
 class TranslateResponse(BaseModel):

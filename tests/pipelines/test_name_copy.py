@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.name_copy import name_positions, repair_names
+from pipelines.name_copy import missing_names, name_positions, repair_names
 
 COMMON = {"please", "tell", "the", "we"}.__contains__
 
@@ -45,3 +45,22 @@ def test_each_output_word_is_replaced_at_most_once():
     words, done = repair_names(src, tgt, one_hot(4, 4, [0, 1, 2, 3]), COMMON)
     assert words == ["Anna", "y", "Peter", "."] and len(done) == 2
     assert repair_names(src, tgt, [], COMMON) == (tgt, [])
+
+
+def test_a_name_cut_short_is_completed_even_when_the_cut_is_a_common_piece():
+    common = {"tor", "Tor", "en", "vive"}.__contains__
+    src = ["She", "lives", "in", "Toronto", "."]
+    words, done = repair_names(src, ["Vive", "en", "Tor", "."], one_hot(4, 5, [1, 2, 3, 4]), common)
+    assert words == ["Vive", "en", "Toronto", "."] and done == [("Tor", "Toronto")]
+    # a deliberate translation is not a beginning of the name: left alone
+    common = {"Londres", "londres", "en", "vive"}.__contains__
+    src = ["She", "lives", "in", "London", "."]
+    words, done = repair_names(src, ["Vive", "en", "Londres", "."], one_hot(4, 5, [1, 2, 3, 4]), common)
+    assert done == [] and words[2] == "Londres"
+
+
+def test_missing_names_lists_the_names_not_in_the_output():
+    common = {"yesterday", "and", "visited"}.__contains__  # a common sentence-initial word is no name
+    src = ["Yesterday", "Anna", "and", "Pedro", "visited", "London", "."]
+    assert missing_names(src, ["Ayer", "Pedro", "visitó", "Londres", "."], common) == ["Anna", "London"]
+    assert missing_names(src, ["Ayer", "Anna", "y", "Pedro", "visitaron", "London", "."], common) == []
