@@ -23,6 +23,10 @@ from difflib import SequenceMatcher
 _SENTENCE_START = {".", "!", "?", "¿", "¡", '"', ":", ";", "(", "«", "“", "-", "—"}
 
 
+def _has_word(text: str, word: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text) is not None
+
+
 def is_name_shaped(word: str) -> bool:
     return len(word) >= 2 and word[0].isupper() and any(ch.islower() for ch in word[1:]) and word.isalpha()
 
@@ -55,7 +59,7 @@ def repair_names(
     done = []
     for j in name_positions(source_words, common):
         name = source_words[j]
-        if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text):
+        if _has_word(text, name):
             continue
         best, best_score = None, -1.0
         for i, row in enumerate(word_attention):
@@ -86,6 +90,6 @@ def missing_names(source_words: Sequence[str], target_words: Sequence[str], comm
     out = []
     for j in name_positions(source_words, common):
         name = source_words[j]
-        if name not in out and not re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text):
+        if name not in out and not _has_word(text, name):
             out.append(name)
     return out

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,6 +151,32 @@ def _merge(rows: list[list[float]], tgt_groups: list[list[int]], src_groups: lis
     return out
 
 
+_LOWER_I = re.compile(r"(?<![\w'’])i(?![\w])")  # "i" typed for "I" ("i'm", "i think")
+_FINAL = set(".!?…;:\"'»”)]")
+# a sentence opening like this, typed without its final mark, is a question
+_QUESTION_START = re.compile(r"^\W*(what|where|when|who|whom|whose|why|how|which|is|are|am|was|were|do|does|did|"
+                             r"can|could|will|would|should|shall|may|might|have|has|had)\b", re.IGNORECASE)
+
+
+def model_input(text: str) -> str:
+    """The text as the model saw its training sentences, offsets unchanged for every character of
+    ``text``: a lone "i" is "I" (same length), and a sentence without final punctuation gets a full
+    stop after it, or a question mark when it opens like a question ("where is ...", "can you ...").
+    Tatoeba's sentences all end with one; without it the model tends to repeat itself: "I can't
+    find my keys" gave "... mis llaves las llaves de mis llaves"."""
+    text = _LOWER_I.sub("I", text)
+    stripped = text.rstrip()
+    if stripped and stripped[-1] not in _FINAL and any(ch.isalnum() for ch in stripped):
+        mark = "?" if _QUESTION_START.match(stripped) else "."
+        return stripped + mark + text[len(stripped):]
+    return text
+
+
+def _renormalise(row: Any) -> list[float]:
+    total = float(sum(row))
+    return [float(v) / total for v in row] if total > 0 else [float(v) for v in row]
+
+
 class Translator:
     def __init__(self, loaded: Any, subword: Subword, *, name: str, path: str | None = None,
                  decoding: dict[str, Any] | None = None) -> None:
@@ -226,9 +253,11 @@ class Translator:
             raise InputError(f"no_repeat_ngram must be between 0 and {MAX_NGRAM}", limit=MAX_NGRAM,
                              given=no_repeat_ngram)
         sw, model = self.subword, self._m.model
-        encs = sw.encode_batch(texts) if texts else []
+        inputs = [model_input(t) for t in texts]
+        added = [len(m) - len(t) for m, t in zip(inputs, texts)]  # 1 where a final mark was added
+        encs = sw.encode_batch(inputs) if texts else []
         if max_source_tokens is not None:
-            over = [(i, len(e.ids)) for i, e in enumerate(encs) if len(e.ids) > max_source_tokens]
+            over = [(i, len(e.ids) - added[i]) for i, e in enumerate(encs) if len(e.ids) - added[i] > max_source_tokens]
             if over:
                 i, n = over[0]
                 where = f"text {i} has" if len(texts) > 1 else "the text has"
@@ -249,7 +278,8 @@ class Translator:
                                        piece_attention=() if return_attention else None,
                                        warnings=self._warnings(text, None)))
                 continue
-            out.append(self._result(text, encs[i].offsets, dec, return_attention and has_attention,
+            own = len(encs[i].offsets) - added[i]  # the text's own pieces, not an added final mark
+            out.append(self._result(text, encs[i].offsets[:own], dec, return_attention and has_attention,
                                     has_attention, copy_names))
         return out
 
@@ -260,7 +290,8 @@ class Translator:
     def _result(self, text: str, offsets: list[tuple[int, int]], dec: Decoded, want_attention: bool,
                 has_attention: bool, copy_names: bool) -> Translation:
         sw, hyp = self.subword, dec.hyp
-        src_texts = sw.piece_texts(dec.ids)
+        n = len(offsets)  # the text's own pieces (the model may have read an added final stop after them)
+        src_texts = sw.piece_texts(dec.ids[:n])
         spans = [_trim(text, a, b) for a, b in offsets]
         src_pieces = tuple(SourceToken(text[a:b], a, b, "\ufffd" not in t) for (a, b), t in zip(spans, src_texts))
         src_groups = word_groups(src_texts)
@@ -270,7 +301,7 @@ class Translator:
         out_texts = sw.piece_texts(hyp.tokens)
         tgt_groups = word_groups(out_texts)
         words = tuple("".join(out_texts[k] for k in g).strip() for g in tgt_groups)
-        rows = hyp.attention if has_attention else []
+        rows = [_renormalise(r[:n]) for r in hyp.attention] if has_attention else []
         word_rows = _merge(rows, tgt_groups, src_groups) if rows else []
         out_text, copied = dec.text, []
         if copy_names and word_rows:

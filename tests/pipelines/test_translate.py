@@ -15,7 +15,7 @@ from models.seq2seq import Seq2Seq, Seq2SeqConfig
 from models.seq2seq_artifact import save
 from pipelines.errors import InputError, ResourceError
 from pipelines.subword import WORD_START, train_subword, word_groups
-from pipelines.translate import DECODING_FILE, Translation, Translator, printable
+from pipelines.translate import DECODING_FILE, Translation, Translator, model_input, printable
 
 
 @pytest.fixture(autouse=True)
@@ -189,6 +189,27 @@ def test_shipped_model_translates_a_simple_sentence():
     assert len(t.attention) == len(t.tokens)
     assert all(len(row) == len(t.source_tokens) and abs(sum(row) - 1) < 1e-4 for row in t.attention)
     assert "<unk>" not in named.text
+
+
+def test_model_input_keeps_every_offset_and_adds_the_final_mark_a_sentence_lacks():
+    assert model_input("I am here.") == "I am here."
+    assert model_input("i think i'm lost") == "I think I'm lost."  # same length up to the added mark
+    assert model_input("where is the station  ") == "where is the station?  "
+    assert model_input("Can you help me") == "Can you help me?"
+    assert model_input("ski in Italy, iPhone") == "ski in Italy, iPhone."  # only a lone "i" changes
+    assert model_input("...") == "..." and model_input("") == ""
+
+
+def test_shipped_model_on_text_as_people_type_it():
+    """No final punctuation, a lowercase "i": the answer is the one for the full sentence, and the
+    source tokens and attention cover only what the user typed."""
+    tr = Translator.load(SHIPPED)
+    typed, full = tr.translate(["i can't find my keys", "I can't find my keys."], beam_size=5,
+                               return_attention=True)
+    assert typed.text.rstrip(".") == full.text.rstrip(".")
+    assert typed.text.lower().count("llaves") == 1  # it used to repeat "mis llaves las llaves ..."
+    assert typed.source_tokens[-1].text == "keys" and typed.source_tokens[-1].end == len("i can't find my keys")
+    assert all(len(row) == len(typed.source_tokens) and abs(sum(row) - 1) < 1e-4 for row in typed.attention)
 
 
 def test_printable_drops_control_characters_and_broken_bytes():
