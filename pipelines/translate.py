@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from pipelines.errors import InputError, ResourceError
 from pipelines.name_copy import missing_names, repair_names
 from pipelines.limits import MAX_BEAM
 from pipelines.subword import Subword, word_groups
+from pipelines.typed_text import read_typed
 
 MAX_NGRAM = 6
 DECODING_FILE = "decoding.json"
@@ -151,25 +151,12 @@ def _merge(rows: list[list[float]], tgt_groups: list[list[int]], src_groups: lis
     return out
 
 
-_LOWER_I = re.compile(r"(?<![\w'’])i(?![\w])")  # "i" typed for "I" ("i'm", "i think")
-_FINAL = set(".!?…;:\"'»”)]")
-# a sentence opening like this, typed without its final mark, is a question
-_QUESTION_START = re.compile(r"^\W*(what|where|when|who|whom|whose|why|how|which|is|are|am|was|were|do|does|did|"
-                             r"can|could|will|would|should|shall|may|might|have|has|had)\b", re.IGNORECASE)
-
-
 def model_input(text: str) -> str:
-    """The text as the model saw its training sentences, offsets unchanged for every character of
-    ``text``: a lone "i" is "I" (same length), and a sentence without final punctuation gets a full
-    stop after it, or a question mark when it opens like a question ("where is ...", "can you ...").
+    """The text as the model reads it (``pipelines.typed_text.read_typed``): apostrophes restored
+    in contractions typed without them, a lone "i" as "I", and the final mark a sentence lacks.
     Tatoeba's sentences all end with one; without it the model tends to repeat itself: "I can't
     find my keys" gave "... mis llaves las llaves de mis llaves"."""
-    text = _LOWER_I.sub("I", text)
-    stripped = text.rstrip()
-    if stripped and stripped[-1] not in _FINAL and any(ch.isalnum() for ch in stripped):
-        mark = "?" if _QUESTION_START.match(stripped) else "."
-        return stripped + mark + text[len(stripped):]
-    return text
+    return read_typed(text).text
 
 
 def _renormalise(row: Any) -> list[float]:
@@ -253,11 +240,12 @@ class Translator:
             raise InputError(f"no_repeat_ngram must be between 0 and {MAX_NGRAM}", limit=MAX_NGRAM,
                              given=no_repeat_ngram)
         sw, model = self.subword, self._m.model
-        inputs = [model_input(t) for t in texts]
-        added = [len(m) - len(t) for m, t in zip(inputs, texts)]  # 1 where a final mark was added
-        encs = sw.encode_batch(inputs) if texts else []
+        typed = [read_typed(t) for t in texts]
+        encs = sw.encode_batch([t.text for t in typed]) if texts else []
+        # each piece's span in the typed text; the pieces of an added final mark are left out
+        spans = [[s for s in (tt.span(a, b) for a, b in e.offsets) if s is not None] for tt, e in zip(typed, encs)]
         if max_source_tokens is not None:
-            over = [(i, len(e.ids) - added[i]) for i, e in enumerate(encs) if len(e.ids) - added[i] > max_source_tokens]
+            over = [(i, len(s)) for i, s in enumerate(spans) if len(s) > max_source_tokens]
             if over:
                 i, n = over[0]
                 where = f"text {i} has" if len(texts) > 1 else "the text has"
@@ -278,8 +266,7 @@ class Translator:
                                        piece_attention=() if return_attention else None,
                                        warnings=self._warnings(text, None)))
                 continue
-            own = len(encs[i].offsets) - added[i]  # the text's own pieces, not an added final mark
-            out.append(self._result(text, encs[i].offsets[:own], dec, return_attention and has_attention,
+            out.append(self._result(text, spans[i], dec, return_attention and has_attention,
                                     has_attention, copy_names))
         return out
 

@@ -16,6 +16,7 @@ from models.seq2seq_artifact import save
 from pipelines.errors import InputError, ResourceError
 from pipelines.subword import WORD_START, train_subword, word_groups
 from pipelines.translate import DECODING_FILE, Translation, Translator, model_input, printable
+from pipelines.typed_text import read_typed
 
 
 @pytest.fixture(autouse=True)
@@ -194,10 +195,38 @@ def test_shipped_model_translates_a_simple_sentence():
 def test_model_input_keeps_every_offset_and_adds_the_final_mark_a_sentence_lacks():
     assert model_input("I am here.") == "I am here."
     assert model_input("i think i'm lost") == "I think I'm lost."  # same length up to the added mark
-    assert model_input("where is the station  ") == "where is the station?  "
+    assert model_input("where is the station  ") == "Where is the station?  "
     assert model_input("Can you help me") == "Can you help me?"
-    assert model_input("ski in Italy, iPhone") == "ski in Italy, iPhone."  # only a lone "i" changes
+    assert model_input("ski in Italy, iPhone") == "Ski in Italy, iPhone."  # only a lone "i" changes
+    assert model_input("iPhone sales") == "iPhone sales."  # a first word with inner capitals is kept
     assert model_input("...") == "..." and model_input("") == ""
+
+
+def test_read_typed_restores_apostrophes_and_maps_every_character_back():
+    t = read_typed("i dont know")
+    assert t.text == "I don't know."
+    assert len(t.origin) == len(t.text)
+    assert t.span(2, 7) == (2, 6)                          # "don't" is the typed "dont"
+    assert t.span(len(t.text) - 1, len(t.text)) is None    # the added full stop is not typed text
+    assert read_typed("Im sure youre right").text == "I'm sure you're right."
+    assert read_typed("DONT").text == "DON'T."
+    assert read_typed("whats that").text == "What's that?"
+    # words that are also English words are left alone, and a typed apostrophe is kept
+    assert read_typed("its well were ill").text == "Its well were ill."
+    assert read_typed("don't, isn't").text == "Don't, isn't."
+    assert read_typed("Dont go").text == "Dont go".replace("Dont", "Don't") + "."  # imperative, not a question
+
+
+def test_shipped_model_reads_contractions_typed_without_apostrophes():
+    """"he doesnt like it" was translated as "A él le gusta." (the opposite); read as "doesn't" it
+    is negative, and its source tokens are the words the user typed."""
+    tr = Translator.load(SHIPPED)
+    typed, full = tr.translate(["he doesnt like it", "He doesn't like it."], beam_size=5)
+    assert " no " in f" {typed.text.lower()} " and " no " in f" {full.text.lower()} "
+    # the same words as with the apostrophe ("doesn" + "'t"), each pointing at what was typed
+    assert [w.text for w in full.source_tokens] == ["He", "doesn", "'t", "like", "it", "."]
+    assert [(w.text, w.start, w.end) for w in typed.source_tokens] == [
+        ("he", 0, 2), ("doesn", 3, 8), ("t", 8, 9), ("like", 10, 14), ("it", 15, 17)]
 
 
 def test_shipped_model_on_text_as_people_type_it():
