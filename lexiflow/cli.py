@@ -201,6 +201,13 @@ def _build_encoder() -> int:
     path = build_onnx_encoder(settings.encoder_path, settings.cache_dir)
     manifest = json.loads((path.parent / "manifest.json").read_text(encoding="utf-8"))
     print(f"{path} sha256 {manifest['sha256']} ({manifest['bytes'] / 1e6:.1f} MB)")
+    reference = settings.artifacts_dir / "encoder-onnx" / "build.json"
+    if settings.encoder_path is None and reference.is_file():
+        ref = json.loads(reference.read_text(encoding="utf-8"))
+        same = ref["sha256"] == manifest["sha256"]
+        print(f"{'matches' if same else 'differs from'} the recorded build ({reference}: {ref['sha256']})"
+              + ("" if same or ref.get("versions") == manifest.get("versions") else
+                 f"; made with {ref.get('versions')}, this one with {manifest.get('versions')}"))
     return 0
 
 

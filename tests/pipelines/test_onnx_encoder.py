@@ -103,3 +103,17 @@ def test_shipped_encoder_on_onnx_agrees_with_pytorch(real_encoder):
         assert cos.min() > 0.9999, cos.min()
         np.testing.assert_allclose(b.hidden, a.hidden, atol=2e-3)
     assert real_encoder.info()["parameters"] == torch_enc.info()["parameters"]
+
+
+@pytest.mark.slow
+def test_the_shipped_encoder_export_is_reproducible(tmp_path):
+    """Exporting the installed model again gives the bytes recorded in artifacts/encoder-onnx/build.json
+    (with the pinned torch, transformers and onnx)."""
+    from pipelines.loading import ARTIFACTS_DIR, default_encoder_path
+
+    recorded = json.loads((ARTIFACTS_DIR / "encoder-onnx" / "build.json").read_text())
+    path = onnx_encoder.build(default_encoder_path(), tmp_path)
+    manifest = json.loads((path.parent / "manifest.json").read_text())
+    if manifest["versions"] != recorded["versions"]:
+        pytest.skip(f"other library versions than the recorded build: {manifest['versions']}")
+    assert manifest["sha256"] == recorded["sha256"]
