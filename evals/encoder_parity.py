@@ -118,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                               "stay in float")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--speed", action="store_true", help="also measure in-process sentences/s (batch 1 and 32)")
+    ap.add_argument("--forward-tokens", type=int, nargs="*", default=[],
+                    help="with --speed: also batch 32 with the forward pass cut into length-sorted groups of at "
+                         "most this many padded tokens (LEXIFLOW_ENCODER_FORWARD_TOKENS), each value")
     ap.add_argument("--out", type=Path, help="write the report as JSON")
     args = ap.parse_args(argv)
 
@@ -145,6 +148,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             for batch in (1, 32):
                 rates[f"{label} batch {batch}"] = round(speed(enc, texts, batch), 1)
                 print(f"{label} batch {batch}: {rates[f'{label} batch {batch}']} sentences/s")
+        for tokens in args.forward_tokens:
+            for label, enc in (("torch", torch_enc), (f"onnx-{args.variant}", onnx_enc)):
+                enc.max_batch_tokens = tokens
+                rates[f"{label} batch 32, groups of <= {tokens} tokens"] = rate = round(speed(enc, texts, 32), 1)
+                print(f"{label} batch 32, groups of <= {tokens} padded tokens: {rate} sentences/s")
         result["sentences_per_s"] = rates
         result["threads"] = args.threads
     if args.out:
