@@ -153,7 +153,11 @@ class ContextualEncoder:
             raise ResourceError(f"{folder}: cannot load the encoder ({exc})") from exc
         from pipelines.embeddings import onnx_encoder
 
-        path = onnx_encoder.build(folder, Path(cache_dir or Path.home() / ".cache" / "lexiflow"))
+        try:
+            path = onnx_encoder.build(folder, Path(cache_dir or Path.home() / ".cache" / "lexiflow"))
+        except (OSError, RuntimeError, ValueError, ImportError) as exc:
+            raise ResourceError(f"{folder}: cannot export the encoder to ONNX ({type(exc).__name__}: {exc}); run "
+                                "`lexiflow build-encoder` to see why, or set LEXIFLOW_ENCODER_BACKEND=torch") from exc
         return cls(None, tok, name=name or folder.name, version=version, config=config,
                    max_batch_tokens=max_batch_tokens, sentence_max_length=sentence_max_length(folder),
                    runner=onnx_encoder.OnnxRunner(path, threads=threads))
