@@ -206,6 +206,7 @@ class Run:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     errors: dict[int, int] = field(default_factory=dict)
+    server_cpu: float = 0.0  # CPU seconds the server used during the counted part (and the warm-up)
 
     @property
     def rate(self) -> float:
@@ -336,7 +337,9 @@ def main(argv: list[str] | None = None) -> int:
                 for s in order:
                     others = [o for o in chosen if o is not s]
                     before = {o.name: o.cpu_seconds() for o in others}
+                    own = s.cpu_seconds()
                     run = asyncio.run(run_scenario(s, texts, clients, size, args.seconds, args.warmup))
+                    run.server_cpu = s.cpu_seconds() - own
                     for o in others:
                         idle_cpu[o.name] += o.cpu_seconds() - before[o.name]
                     results[s.name].setdefault(f"{clients}x{size}", []).append(run)
@@ -350,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         if neighbour is not None:
             neighbour.terminate()
     load_end = os.getloadavg()
+    global WARMUP_S
+    WARMUP_S = args.warmup
     summary = summarise(results)
     report = {"date": started.isoformat(timespec="seconds"), "cpu": cpu_model(), "cores": usable_cores(),
               "load_start": load_start, "load_end": load_end, "neighbour": args.neighbour,
@@ -375,6 +380,14 @@ def write_table(table: str) -> None:
     BENCHMARKS.write_text(f"{head}{START}\n{table}{END}{rest.split(END, 1)[1]}", encoding="utf-8")
 
 
+def r_warm(run: Run) -> float:
+    """The warm-up's share of sentences, estimated from the counted rate (it is not counted)."""
+    return WARMUP_S / run.seconds if run.seconds else 0.0
+
+
+WARMUP_S = 2.0
+
+
 def summarise(results: dict[str, dict[str, list[Run]]]) -> dict[str, dict[str, dict[str, float]]]:
     out: dict[str, dict[str, dict[str, float]]] = {}
     for name, by in results.items():
@@ -388,6 +401,9 @@ def summarise(results: dict[str, dict[str, list[Run]]]) -> dict[str, dict[str, d
             out[name][key] = {"rate": round(statistics.median(r.rate for r in runs), 1),
                               "rates": [round(r.rate, 1) for r in runs], "p50_ms": round(pct(lat, 50), 1),
                               "p95_ms": round(pct(lat, 95), 1), "requests": len(lat),
+                              # server CPU per sentence (warm-up included in both counts: an estimate)
+                              "server_cpu_ms_per_sentence": round(1000 * sum(r.server_cpu for r in runs) / max(
+                                  1, sum(r.sentences * (1 + r_warm(r)) for r in runs)), 2),
                               "errors": {str(k): v for k, v in errors.items()}}
     return out
 
@@ -417,6 +433,11 @@ def render(r: dict) -> str:
                          f"p50 {s['p50_ms']:.0f} / p95 {s['p95_ms']:.0f} ms{err}")
         lines.append(f"| {clients} client{'s' if clients > 1 else ''} x {size} sentence{'s' if size > 1 else ''} | "
                      + " | ".join(cells) + " |")
+    if all("server_cpu_ms_per_sentence" in r["summary"][n].get(f"{c}x{z}", {}) for n in names for c, z in SCENARIOS
+           if f"{c}x{z}" in r["summary"][n]):
+        lines.append("| server CPU ms per sentence (1x1 / 16x1 / 1x32 / 4x32) | " + " | ".join(
+            " / ".join(f"{r['summary'][n][f'{c}x{z}']['server_cpu_ms_per_sentence']:.1f}" for c, z in SCENARIOS
+                       if f"{c}x{z}" in r["summary"][n]) for n in names) + " |")
     lines.append("")
     lines.append(f"Vectors: min cosine over 64 sentences against {names[0]}: "
                  + ", ".join(f"{k} {v:.6f}" for k, v in agree.items()) + ".")
