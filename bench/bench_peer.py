@@ -353,9 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         if neighbour is not None:
             neighbour.terminate()
     load_end = os.getloadavg()
-    global WARMUP_S
-    WARMUP_S = args.warmup
-    summary = summarise(results)
+    summary = summarise(results, args.warmup)
     report = {"date": started.isoformat(timespec="seconds"), "cpu": cpu_model(), "cores": usable_cores(),
               "load_start": load_start, "load_end": load_end, "neighbour": args.neighbour,
               "lexiflow_env": lex_env, "lexiflow_backend": backend, "lexiflow_threads": threads,
@@ -380,15 +378,10 @@ def write_table(table: str) -> None:
     BENCHMARKS.write_text(f"{head}{START}\n{table}{END}{rest.split(END, 1)[1]}", encoding="utf-8")
 
 
-def r_warm(run: Run) -> float:
-    """The warm-up's share of sentences, estimated from the counted rate (it is not counted)."""
-    return WARMUP_S / run.seconds if run.seconds else 0.0
+def summarise(results: dict[str, dict[str, list[Run]]], warmup: float) -> dict[str, dict[str, dict[str, float]]]:
+    def r_warm(run: Run) -> float:  # the warm-up's share of sentences, from the counted rate (it is not counted)
+        return warmup / run.seconds if run.seconds else 0.0
 
-
-WARMUP_S = 2.0
-
-
-def summarise(results: dict[str, dict[str, list[Run]]]) -> dict[str, dict[str, dict[str, float]]]:
     out: dict[str, dict[str, dict[str, float]]] = {}
     for name, by in results.items():
         out[name] = {}
