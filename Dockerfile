@@ -37,6 +37,8 @@ RUN if [ -n "$EXTRAS" ]; then python -m pip install ".[$EXTRAS]" && python -m pi
 # GloVe converted once, at build time, into gensim's native format: every container and worker
 # memory-maps the same read-only file instead of converting at start.
 RUN python -c "from pathlib import Path; from pipelines.embeddings.static import ensure_glove_converted; print(ensure_glove_converted(Path('/opt/lexiflow-cache')))"
+# The encoder exported to ONNX (LEXIFLOW_ENCODER_BACKEND=onnx, the default) once, at build time.
+RUN LEXIFLOW_CACHE_DIR=/opt/lexiflow-cache lexiflow build-encoder
 
 # ---------------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime

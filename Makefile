@@ -9,12 +9,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: install install-test run test test-fast lint-imports test-deps bench bench-batching load soak eval wordnet clean
+.PHONY: install install-test run test test-fast lint-imports test-deps bench bench-batching bench-peer load soak eval wordnet clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/lexiflow build-encoder  # the ONNX encoder, exported once from the installed model into the cache
 	@touch $(STAMP)
 
 $(TEST_STAMP): $(STAMP)
@@ -58,6 +59,10 @@ bench: $(TEST_STAMP)
 
 bench-batching: $(TEST_STAMP)
 	$(BIN)/python bench/bench_batching.py
+
+# lexiflow against infinity-emb 0.0.78 (installed in its own virtualenv under ~/.cache/lexiflow-peer).
+bench-peer: $(TEST_STAMP)
+	$(BIN)/python bench/bench_peer.py
 
 load: $(TEST_STAMP)
 	$(BIN)/python bench/load_test.py

@@ -284,6 +284,8 @@ def mixed_phase(args: argparse.Namespace, out: Path) -> dict:
     base = f"http://{HOST}:{port}"
     log = out / "server_mixed.log"
     arenas = {} if args.malloc_arena_max is None else {"LEXIFLOW_MALLOC_ARENA_MAX": str(args.malloc_arena_max)}
+    if args.encoder_backend is not None:
+        arenas["LEXIFLOW_ENCODER_BACKEND"] = args.encoder_backend
     proc = start_server(port, log, workers=args.workers, **arenas)
     try:
         ready_s = wait_ready(base, proc, log)
@@ -460,6 +462,8 @@ def main() -> int:
     ap.add_argument("--malloc-arena-max", type=int, default=None,
                     help="LEXIFLOW_MALLOC_ARENA_MAX of the mixed-run server (default: the service's, 2; "
                          "0 = glibc's own default, to see the memory growth the cap prevents)")
+    ap.add_argument("--encoder-backend", choices=["onnx", "torch"], default=None,
+                    help="LEXIFLOW_ENCODER_BACKEND of the mixed-run server (default: the service's, onnx)")
     ap.add_argument("--queue-max", type=int, default=16, help="LEXIFLOW_BATCH_QUEUE_MAX of the overload server")
     ap.add_argument("--overload-users", type=int, default=64)
     ap.add_argument("--overload-seconds", type=int, default=45)

@@ -33,10 +33,13 @@ def _offline_entries(task: str) -> tuple[object | None, object | None]:
     if task == "senses":
         from evals import senses
         return None, senses.eval_main
+    if task == "encoder":
+        from evals import encoder_parity
+        return None, encoder_parity.main
     raise KeyError(task)
 
 
-OFFLINE_TASKS = ("classifier", "seq2seq", "senses", "word2vec")  # senses has only `eval`
+OFFLINE_TASKS = ("classifier", "seq2seq", "senses", "word2vec", "encoder")  # senses, encoder: only `eval`
 # One line per task for `lexiflow train --help` / `lexiflow eval --help` (each task's own parser has the rest).
 SUMMARIES = {
     "train": {
@@ -51,6 +54,7 @@ SUMMARIES = {
         "senses": "static vs contextual vectors on the WordNet WiC-style benchmark, and the calibration "
                   "the service uses for same-sense verdicts",
         "word2vec": "static vectors on analogies, WordSim-353 and SimLex-999 (test files shipped in gensim)",
+        "encoder": "the ONNX Runtime encoder against PyTorch on 1,000 real sentences (cosine per output)",
     },
 }
 
@@ -165,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve_ray.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"])
     serve_ray.set_defaults(func=lambda a, rest, p=serve_ray: _serve_ray(a, p))
 
+    build = sub.add_parser("build-encoder", help="export the encoder to ONNX into the cache (LEXIFLOW_CACHE_DIR) "
+                                                 "once; the service otherwise does it at its first start")
+    build.set_defaults(func=lambda a, rest: _build_encoder())
+
     for kind in ("train", "eval"):
         p = sub.add_parser(kind, help=f"{kind} a model (options after the task: lexiflow {kind} TASK --help)",
                            description=f"{'Train' if kind == 'train' else 'Evaluate'} one of lexiflow's models. "
@@ -181,6 +189,26 @@ def build_parser() -> argparse.ArgumentParser:
                                          "corpus, resumably (lexiflow batch TASK --help)", add_help=False)
     batch.set_defaults(func=lambda a, rest: _batch(rest))
     return parser
+
+
+def _build_encoder() -> int:
+    import json
+
+    from pipelines import build_onnx_encoder
+    from service.settings import Settings
+
+    settings = Settings()
+    path = build_onnx_encoder(settings.encoder_path, settings.cache_dir)
+    manifest = json.loads((path.parent / "manifest.json").read_text(encoding="utf-8"))
+    print(f"{path} sha256 {manifest['sha256']} ({manifest['bytes'] / 1e6:.1f} MB)")
+    reference = settings.artifacts_dir / "encoder-onnx" / "build.json"
+    if settings.encoder_path is None and reference.is_file():
+        ref = json.loads(reference.read_text(encoding="utf-8"))
+        same = ref["sha256"] == manifest["sha256"]
+        print(f"{'matches' if same else 'differs from'} the recorded build ({reference}: {ref['sha256']})"
+              + ("" if same or ref.get("versions") == manifest.get("versions") else
+                 f"; made with {ref.get('versions')}, this one with {manifest.get('versions')}"))
+    return 0
 
 
 def _batch(rest: list[str]) -> int:

@@ -105,6 +105,8 @@ class LoadPlan:
     spacy_model: str
     tokenizer_path: Path | None
     encoder_path: Path | None
+    encoder_backend: str  # torch | onnx (ContextualEncoder.load)
+    encoder_forward_tokens: int  # padded tokens per forward pass (ContextualEncoder.max_batch_tokens)
     static_models: Mapping[str, str]
     cache_dir: Path
     calibration: Path
@@ -211,12 +213,23 @@ def _load_encoder(plan: LoadPlan, out: Pipelines) -> None:
     from pipelines.embeddings.contextual import ContextualEncoder
 
     set_torch_threads(plan.torch_threads)
+    options = dict(backend=plan.encoder_backend, cache_dir=plan.cache_dir, threads=plan.torch_threads,
+                   max_batch_tokens=plan.encoder_forward_tokens)
     if plan.encoder_path is None:
         out.encoder = ContextualEncoder.load(
             default_encoder_path(), name=ENCODER_NAME, version=_package_version(ENCODER_PACKAGE),
-            tokenizer=out.tokenizer if plan.tokenizer_path is None else None)
+            tokenizer=out.tokenizer if plan.tokenizer_path is None else None, **options)
     else:
-        out.encoder = ContextualEncoder.load(plan.encoder_path)
+        out.encoder = ContextualEncoder.load(plan.encoder_path, **options)
+    log.info("loaded encoder %s on %s", out.encoder.name, out.encoder.backend)
+
+
+def build_onnx_encoder(encoder_path: Path | None, cache_dir: Path) -> Path:
+    """The ONNX model file of the encoder (the shipped one by default), exported into ``cache_dir`` on
+    first use and reused after (``lexiflow build-encoder``; the service does it at its first start)."""
+    from pipelines.embeddings import onnx_encoder
+
+    return onnx_encoder.build(encoder_path or default_encoder_path(), cache_dir)
 
 
 def _load_static(plan: LoadPlan, out: Pipelines) -> None:

@@ -1,10 +1,16 @@
 """Dynamic batching: gather work from concurrent requests into batches for one model thread.
 
 Requests call ``submit`` from the thread pool (never the event loop) and block until their
-results are ready. A single worker thread takes the oldest job, waits at most ``max_wait_s``
-for more, stops at ``max_batch_cost`` (e.g. tokens), runs the batch function once and hands
-each job its slice. The queue is bounded: beyond ``max_queue`` items a request is refused at
-once with 429 and Retry-After instead of waiting behind work it would time out on.
+results are ready. A single worker thread takes the oldest job and everything already queued
+behind it (up to ``max_batch_cost``, e.g. tokens), runs the batch function once and hands each
+job its slice. The batching is adaptive: while the model is idle a request runs at once (a lone
+client never pays a fixed wait); work that arrives while a batch runs queues up and forms the next
+batch. Only when the model is busy (the last batch ended less than ``max_wait_s`` ago) and fewer
+jobs are queued than were in the system while the last batch ran (its callers are sending their
+next requests) does the worker wait, at most ``max_wait_s``, for them to arrive.
+
+The queue is bounded: beyond ``max_queue`` items a request is refused at once with 429 and
+Retry-After instead of waiting behind work it would time out on.
 """
 
 from __future__ import annotations
@@ -79,6 +85,10 @@ class Batcher(Generic[T, R]):
         self._carry: _Job | None = None
         self._thread: threading.Thread | None = None
         self._throughput = 100.0  # items/s, updated as batches run; used for Retry-After
+        self._jobs_queued = 0
+        self._jobs_running = 0
+        self._peak = 0  # most jobs queued + running while the last batch ran: callers likely to come back
+        self._last_end = -math.inf  # perf_counter when the last batch finished
 
     def start(self) -> None:
         if self.enabled and self._thread is None:
@@ -116,6 +126,8 @@ class Batcher(Generic[T, R]):
                               f"retry in {wait} s", headers={"Retry-After": str(wait)},
                               limit=self.max_queue, given=self._pending + len(items))
             self._pending += len(items)
+            self._jobs_queued += 1
+            self._peak = max(self._peak, self._jobs_queued + self._jobs_running)
             if self.metrics:
                 self.metrics.queued.labels(self.name).set(self._pending)
         job: _Job[T, R] = _Job(items, sum(self.cost(i) for i in items), time.perf_counter())
@@ -163,9 +175,12 @@ class Batcher(Generic[T, R]):
                 return
             jobs = [first]
             cost = first.cost
-            deadline = time.perf_counter() + self.max_wait_s
+            # busy: the last batch just ended and served more callers than are queued now; they are
+            # sending their next requests, so give them up to max_wait_s. Idle: run what is here now.
+            busy = time.perf_counter() - self._last_end < self.max_wait_s
+            deadline = time.perf_counter() + self.max_wait_s if busy else 0.0
             while cost < self.max_batch_cost:
-                job = self._take(deadline)
+                job = self._take(deadline if busy and len(jobs) < self._peak else 0.0)
                 if job is None:
                     break
                 if cost + job.cost > self.max_batch_cost:
@@ -174,12 +189,23 @@ class Batcher(Generic[T, R]):
                 jobs.append(job)
                 cost += job.cost
             self._execute(jobs)
+            self._last_end = time.perf_counter()
 
     def _execute(self, jobs: list[_Job]) -> None:
         with self._lock:
             self._pending -= sum(len(j.items) for j in jobs)
+            self._jobs_queued -= len(jobs)
+            self._jobs_running = len(jobs)
+            self._peak = len(jobs) + self._jobs_queued
             if self.metrics:
                 self.metrics.queued.labels(self.name).set(self._pending)
+        try:
+            self._run_jobs(jobs)
+        finally:
+            with self._lock:
+                self._jobs_running = 0
+
+    def _run_jobs(self, jobs: list[_Job]) -> None:
         live = [j for j in jobs if j.future.set_running_or_notify_cancel()]
         if not live:
             return

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("lexiflow.service")
 
 LemmaEngine = Literal["rule", "lookup", "full"]
+EncoderBackend = Literal["onnx", "torch"]
 TASKS: tuple[str, ...] = tuple(TASK_REGISTRY)
 Task = Literal[TASKS]  # type: ignore[valid-type]  # the registry's names, validated as a Literal
 
@@ -41,6 +42,12 @@ class Settings(BaseSettings):
     )
     encoder_path: Path | None = Field(
         None, description="a local Hugging Face BERT model folder; default: the shipped all-MiniLM-L6-v2")
+    encoder_backend: EncoderBackend = Field(
+        "onnx", description="what runs the contextual encoder for every task that uses it (embeddings, senses, "
+                            "contextual classifiers, lexiflow batch): 'onnx' (ONNX Runtime, fp32, the same vectors "
+                            "as PyTorch; the model file is exported from the encoder folder on first start into "
+                            "<cache_dir>/onnx-encoder and reused) or 'torch' (PyTorch). No int8 model is offered: "
+                            "none kept the vectors (BENCHMARKS.md)")
     static_models: dict[str, str] | None = Field(
         None,
         description="name -> source: 'glove-6b-50d' (shipped), a word2vec .bin/.txt, a GloVe .txt, a gensim .kv "
@@ -60,9 +67,17 @@ class Settings(BaseSettings):
     tasks: list[Task] = Field(default_factory=lambda: list(TASKS), min_length=1,
                               description="which capabilities to load (tasks.TASKS; aliases such as 'embed' "
                                           "are accepted)")
+    encoder_forward_tokens: int = Field(
+        192, ge=16, le=65536,
+        description="padded tokens per encoder forward pass: a batch is sorted by length and cut into groups of at "
+                    "most this many (padding wasted on short sentences costs more than smaller groups; measured in "
+                    "BENCHMARKS.md)")
     batching: bool = Field(True, description="gather concurrent encoder requests into batches")
     batch_max_tokens: int = Field(8192, ge=64, description="padded tokens per encoder batch")
-    batch_max_wait_ms: float = Field(5.0, ge=0, le=1000, description="how long a batch waits for more requests")
+    batch_max_wait_ms: float = Field(
+        5.0, ge=0, le=1000,
+        description="longest a batch waits for more requests, only while the encoder is busy (callers of the last "
+                    "batch coming back); an idle encoder runs a request at once")
     batch_queue_max: int = Field(512, ge=1, description="sequences waiting for the encoder before 429")
     request_timeout_s: float = Field(30.0, gt=0, description="longest a request waits for the encoder (504)")
     body_timeout_s: float = Field(
@@ -75,7 +90,8 @@ class Settings(BaseSettings):
     )
     torch_threads: int | None = Field(
         None, ge=1, le=64,
-        description="torch intra-op threads per worker process; default: the CPU cores divided among the workers")
+        description="intra-op threads per worker process (torch, and ONNX Runtime for the encoder); default: the "
+                    "CPU cores divided among the workers")
     forwarded_allow_ips: str = Field(
         "127.0.0.1", min_length=1,
         description="comma-separated addresses (or '*') of proxies whose X-Forwarded-For/-Proto are trusted "
@@ -142,7 +158,8 @@ class Settings(BaseSettings):
             discover_static_models(self.artifacts_dir)
         return LoadPlan(components=components(names), lemmatize_engines=tuple(self.lemmatize_engines),
                         spacy_model=self.spacy_model, tokenizer_path=self.tokenizer_path,
-                        encoder_path=self.encoder_path, static_models=static, cache_dir=self.cache_dir,
+                        encoder_path=self.encoder_path, encoder_backend=self.encoder_backend,
+                        encoder_forward_tokens=self.encoder_forward_tokens, static_models=static, cache_dir=self.cache_dir,
                         calibration=self.senses_calibration or self.artifacts_dir / "senses" / "calibration.json",
                         wsd=self.artifacts_dir / "senses" / "wsd.json", wordnet=self.artifacts_dir / "wordnet",
                         classifiers=found["classify"], translators=found["translate"],

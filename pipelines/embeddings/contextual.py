@@ -29,6 +29,10 @@ log = logging.getLogger("lexiflow.pipelines")
 Pooling = Literal["mean", "cls", "none"]
 POOLINGS: tuple[Pooling, ...] = ("mean", "cls", "none")
 Forward = Callable[[Sequence[Encoded]], list[np.ndarray]]
+# (input_ids, attention_mask, token_type_ids), int64 (B, T) each -> hidden states (L+1, B, T, H) float32
+Runner = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+Backend = Literal["torch", "onnx"]
+BACKENDS: tuple[Backend, ...] = ("torch", "onnx")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,16 +91,25 @@ class LayerChoice:
 
 
 class ContextualEncoder:
-    def __init__(self, model: torch.nn.Module, tokenizer: WordPieceTokenizer, *, name: str, version: str,
-                 max_batch_tokens: int = 8192, sentence_max_length: int | None = None) -> None:
-        cfg = model.config
+    """``model`` is a PyTorch ``BertModel``; with ``runner`` (ONNX Runtime, ``onnx_encoder.OnnxRunner``)
+    the forward pass runs there instead and ``model`` may be None (then ``config`` gives its shape)."""
+
+    def __init__(self, model: torch.nn.Module | None, tokenizer: WordPieceTokenizer, *, name: str, version: str,
+                 max_batch_tokens: int = 8192, sentence_max_length: int | None = None,
+                 runner: Runner | None = None, config: object | None = None) -> None:
+        if model is None and (runner is None or config is None):
+            raise ValueError("a ContextualEncoder needs a torch model, or a runner and the model's config")
+        cfg = config if config is not None else model.config  # type: ignore[union-attr]
         if cfg.vocab_size < tokenizer.vocab_size:
             raise ResourceError(f"encoder {name!r}: the tokenizer has {tokenizer.vocab_size} tokens but the "
                                 f"embedding matrix only {cfg.vocab_size} rows")
         if cfg.max_position_embeddings < tokenizer.model_max_length:
             tokenizer.model_max_length = cfg.max_position_embeddings
-        model.eval()
+        if model is not None:
+            model.eval()
         self.model = model
+        self.runner = runner
+        self.config = cfg
         self.tokenizer = tokenizer
         self.name = name
         self.version = version
@@ -110,31 +123,61 @@ class ContextualEncoder:
                                             tokenizer.model_max_length)
         self._lock = threading.Lock()  # one forward pass at a time per process: threads are set deliberately
 
+    @property
+    def backend(self) -> str:
+        return "torch" if self.runner is None else "onnxruntime"
+
     @classmethod
     def load(cls, folder: str | Path, *, name: str | None = None, version: str = "local",
-             tokenizer: WordPieceTokenizer | None = None) -> ContextualEncoder:
-        """Any local Hugging Face BERT folder (config.json + weights + tokenizer files). Never downloads."""
+             tokenizer: WordPieceTokenizer | None = None, backend: Backend = "torch",
+             cache_dir: str | Path | None = None, threads: int = 1, max_batch_tokens: int = 8192) -> ContextualEncoder:
+        """Any local Hugging Face BERT folder (config.json + weights + tokenizer files). Never downloads.
+
+        ``backend``: ``torch``, or ``onnx`` (ONNX Runtime, fp32; the model file is built from ``folder``
+        into ``cache_dir`` on first use, see ``onnx_encoder.build``); ``threads``: its intra-op threads."""
         from transformers import AutoConfig, AutoModel
 
         folder = Path(folder)
         if not (folder / "config.json").is_file():
             raise ResourceError(f"{folder / 'config.json'}: missing (LEXIFLOW_ENCODER_PATH must be a model folder)")
+        if backend not in BACKENDS:
+            raise ResourceError(f"unknown encoder backend {backend!r}; choose one of {list(BACKENDS)}")
+        tok = tokenizer or WordPieceTokenizer.from_folder(folder, name=name or folder.name, version=version)
         try:
             config = AutoConfig.from_pretrained(folder, local_files_only=True)
-            model = AutoModel.from_pretrained(folder, config=config, local_files_only=True)
+            if backend == "torch":
+                model = AutoModel.from_pretrained(folder, config=config, local_files_only=True)
+                return cls(model, tok, name=name or folder.name, version=version, max_batch_tokens=max_batch_tokens,
+                           sentence_max_length=sentence_max_length(folder))
         except (OSError, ValueError) as exc:
             raise ResourceError(f"{folder}: cannot load the encoder ({exc})") from exc
-        tok = tokenizer or WordPieceTokenizer.from_folder(folder, name=name or folder.name, version=version)
-        return cls(model, tok, name=name or folder.name, version=version,
-                   sentence_max_length=sentence_max_length(folder))
+        from pipelines.embeddings import onnx_encoder
+
+        try:
+            path = onnx_encoder.build(folder, Path(cache_dir or Path.home() / ".cache" / "lexiflow"))
+        except (OSError, RuntimeError, ValueError, ImportError) as exc:
+            raise ResourceError(f"{folder}: cannot export the encoder to ONNX ({type(exc).__name__}: {exc}); run "
+                                "`lexiflow build-encoder` to see why, or set LEXIFLOW_ENCODER_BACKEND=torch") from exc
+        return cls(None, tok, name=name or folder.name, version=version, config=config,
+                   max_batch_tokens=max_batch_tokens, sentence_max_length=sentence_max_length(folder),
+                   runner=onnx_encoder.OnnxRunner(path, threads=threads))
 
     def info(self) -> dict[str, object]:
-        params = sum(p.numel() for p in self.model.parameters())
-        return {"name": self.name, "version": self.version, "architecture": type(self.model).__name__,
+        cfg = self.config
+        if self.model is not None:
+            params = sum(p.numel() for p in self.model.parameters())
+            runtime: dict[str, object] = {"backend": "torch", "torch": torch.__version__}
+        else:
+            h, inter = cfg.hidden_size, cfg.intermediate_size  # a BERT encoder's parameters, from its config
+            params = ((cfg.vocab_size + cfg.max_position_embeddings + cfg.type_vocab_size) * h + 2 * h
+                      + cfg.num_hidden_layers * (4 * h * h + 4 * h + 2 * h * inter + inter + h + 4 * h)
+                      + h * h + h)
+            runtime = self.runner.info() if hasattr(self.runner, "info") else {"backend": "custom"}
+        return {"name": self.name, "version": self.version, "architecture": cfg.architectures[0]
+                if getattr(cfg, "architectures", None) else type(self.model).__name__,
                 "layers": self.num_layers, "hidden_size": self.hidden_size, "parameters": params,
                 "max_length": self.tokenizer.model_max_length, "sentence_max_length": self.sentence_max_length,
-                "torch": torch.__version__,
-                "transformers": metadata.version("transformers")}
+                **runtime, "transformers": metadata.version("transformers")}
 
     # ----- forward ----------------------------------------------------------------------------------
     def forward(self, encoded: Sequence[Encoded]) -> list[np.ndarray]:
@@ -158,18 +201,23 @@ class ContextualEncoder:
 
     def _forward_group(self, group: Sequence[Encoded]) -> list[np.ndarray]:
         width = max(e.length for e in group)
-        ids = torch.zeros((len(group), width), dtype=torch.long)  # (B, T)
-        types = torch.zeros_like(ids)
-        mask = torch.zeros_like(ids)
+        ids = np.zeros((len(group), width), dtype=np.int64)  # (B, T)
+        types = np.zeros_like(ids)
+        mask = np.zeros_like(ids)
         for row, e in enumerate(group):
             n = e.length
-            ids[row, :n] = torch.tensor(e.input_ids[:n])
-            types[row, :n] = torch.tensor(e.token_type_ids[:n])
+            ids[row, :n] = e.input_ids[:n]
+            types[row, :n] = e.token_type_ids[:n]
             mask[row, :n] = 1
-        with self._lock, torch.inference_mode():
-            out = self.model(input_ids=ids, attention_mask=mask, token_type_ids=types, output_hidden_states=True)
-        stacked = torch.stack(out.hidden_states, dim=0).float().numpy()  # (L+1, B, T, H)
-        return [np.ascontiguousarray(stacked[:, row, : e.length]) for row, e in enumerate(group)]
+        with self._lock:
+            if self.runner is not None:
+                stacked = self.runner(ids, mask, types)  # (L+1, B, T, H)
+            else:
+                with torch.inference_mode():
+                    out = self.model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask),
+                                     token_type_ids=torch.from_numpy(types), output_hidden_states=True)
+                stacked = torch.stack(out.hidden_states, dim=0).float().numpy()  # (L+1, B, T, H)
+        return [np.ascontiguousarray(stacked[:, row, : e.length], dtype=np.float32) for row, e in enumerate(group)]
 
     def encode_ids(self, sequences: Sequence[Sequence[int]], *, max_length: int | None = None, truncate: bool = False,
                    forward: Forward | None = None) -> list[TokenStates]:

@@ -149,3 +149,45 @@ def test_work_of_a_client_that_left_is_dropped_before_it_runs():
         b.stop()
     assert fn.batches == [[1]]  # [2] never reached the model
     assert metrics.cancelled.labels("t")._value.get() == 1
+
+
+def test_a_lone_request_is_not_delayed_by_the_wait():
+    """Adaptive batching: an idle batcher runs a request at once, however long max_wait_s is."""
+    fn = Recorder()
+    b = Batcher(fn, name="t", max_wait_s=0.5)
+    b.start()
+    try:
+        times = []
+        for i in range(5):  # one client, one request after another: each finds the model idle
+            t0 = time.perf_counter()
+            assert b.submit([i]) == [i * 10]
+            times.append(time.perf_counter() - t0)
+            time.sleep(0.01)
+    finally:
+        b.stop()
+    assert max(times) < 0.25, times  # never the 0.5 s wait
+    assert fn.batches == [[i] for i in range(5)]
+
+
+def test_callers_of_a_busy_batch_are_gathered_again():
+    """Clients served by one batch that come back at once (closed loop) form the next batch together,
+    rather than the first returning client running alone."""
+    fn = Recorder(delay=0.01)
+    b = Batcher(fn, name="t", max_wait_s=0.2, max_batch_cost=64)
+    b.start()
+    barrier = threading.Barrier(8)
+
+    def client(i: int) -> None:
+        barrier.wait()
+        for k in range(5):
+            b.submit([i])
+            time.sleep(0.002 * (i % 4))  # they return a little apart
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(client, range(8)))
+    finally:
+        b.stop()
+    assert sum(len(x) for x in fn.batches) == 40
+    # batches of 8 after the first (no wait at all alternates 1 and 7, or 4 and 4: 10 batches)
+    assert len(fn.batches) <= 7, [len(x) for x in fn.batches]

@@ -1,0 +1,119 @@
+"""The ONNX Runtime encoder backend: real exports and real sessions (a tiny BERT made here, and the
+shipped all-MiniLM-L6-v2), compared with PyTorch."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from pipelines import ContextualEncoder, LayerChoice, ResourceError
+from pipelines.embeddings import onnx_encoder
+from pipelines.embeddings.onnx_encoder import OnnxRunner
+
+SENTENCES = [
+    "I deposited my salary at the bank this morning.",
+    "We had a picnic on the grassy bank of the river.",
+    "Who wrote Hamlet?",
+    "How far is it from Denver to Aspen?",
+    "a gorgeous, witty, seductive movie.",
+    "The striped bats were hanging on their feet and ate best fishes.",
+    "Tom wants to buy a new car, but he doesn't have enough money yet.",
+    "It",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory, tiny_tokenizer):
+    """A tiny BERT saved as a Hugging Face folder (config.json + model.safetensors)."""
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tiny_tokenizer.vocab_size, hidden_size=16, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=32, max_position_embeddings=32)
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    BertModel(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_pair(tiny_folder, tiny_tokenizer, tmp_path_factory):
+    from transformers import BertModel
+
+    model = BertModel.from_pretrained(tiny_folder)
+    torch_enc = ContextualEncoder(model, tiny_tokenizer, name="tiny", version="test")
+    path = onnx_encoder.build(tiny_folder, tmp_path_factory.mktemp("cache"))
+    onnx_enc = ContextualEncoder(None, tiny_tokenizer, name="tiny", version="test", config=model.config,
+                                 runner=OnnxRunner(path, threads=1))
+    return torch_enc, onnx_enc, path
+
+
+def test_tiny_export_gives_every_hidden_state_of_pytorch(tiny_pair):
+    torch_enc, onnx_enc, _ = tiny_pair
+    texts = ["the kids playing", "a", "who was playing the bank river money ?", "x y z a b c the kids were"]
+    for a, b in zip(torch_enc.encode(texts), onnx_enc.encode(texts)):  # one padded batch, different lengths
+        assert b.hidden.shape == a.hidden.shape == (3, a.encoded.length, 16)
+        assert b.hidden.dtype == np.float32
+        np.testing.assert_allclose(b.hidden, a.hidden, atol=1e-5)
+        for pooling in ("mean", "cls"):
+            np.testing.assert_allclose(onnx_enc.pool(b, LayerChoice(-1), pooling),
+                                       torch_enc.pool(a, LayerChoice(-1), pooling), atol=1e-5)
+
+
+def test_build_is_cached_deterministic_and_described(tiny_pair, tiny_folder, tmp_path):
+    _, onnx_enc, path = tiny_pair
+    manifest = json.loads((path.parent / "manifest.json").read_text())
+    assert manifest["format"] == onnx_encoder.FORMAT and manifest["variant"] == "fp32"
+    assert manifest["sha256"] == onnx_encoder._sha256(path)
+    mtime = path.stat().st_mtime_ns
+    assert onnx_encoder.build(tiny_folder, path.parent.parent.parent) == path  # reused, not rebuilt
+    assert path.stat().st_mtime_ns == mtime
+    again = onnx_encoder.build(tiny_folder, tmp_path)  # a fresh cache: the same bytes
+    assert again != path and onnx_encoder._sha256(again) == manifest["sha256"]
+    info = onnx_enc.info()
+    assert info["backend"] == "onnxruntime" and info["onnx_sha256"] == manifest["sha256"]
+
+
+def test_info_counts_the_same_parameters_as_pytorch(tiny_pair):
+    torch_enc, onnx_enc, _ = tiny_pair
+    assert onnx_enc.info()["parameters"] == torch_enc.info()["parameters"]
+    assert (onnx_enc.num_layers, onnx_enc.hidden_size) == (torch_enc.num_layers, torch_enc.hidden_size)
+
+
+def test_a_file_that_is_not_an_encoder_export_is_refused(tmp_path):
+    with pytest.raises(ResourceError, match="no ONNX model"):
+        OnnxRunner(tmp_path / "missing.onnx")
+    (tmp_path / "bad.onnx").write_bytes(b"not a model")
+    with pytest.raises(ResourceError, match="cannot load"):
+        OnnxRunner(tmp_path / "bad.onnx")
+
+
+@pytest.mark.slow
+def test_shipped_encoder_on_onnx_agrees_with_pytorch(real_encoder):
+    """The service's default backend (ONNX) against PyTorch on the shipped model: every hidden state."""
+    from pipelines.loading import ENCODER_NAME, default_encoder_path
+
+    assert real_encoder.backend == "onnxruntime"  # the default setting
+    torch_enc = ContextualEncoder.load(default_encoder_path(), name=ENCODER_NAME, tokenizer=real_encoder.tokenizer)
+    for a, b in zip(torch_enc.encode(SENTENCES), real_encoder.encode(SENTENCES)):
+        num = (a.hidden * b.hidden).sum(-1)
+        cos = num / (np.linalg.norm(a.hidden, axis=-1) * np.linalg.norm(b.hidden, axis=-1))
+        assert cos.min() > 0.9999, cos.min()
+        np.testing.assert_allclose(b.hidden, a.hidden, atol=2e-3)
+    assert real_encoder.info()["parameters"] == torch_enc.info()["parameters"]
+
+
+@pytest.mark.slow
+def test_the_shipped_encoder_export_is_reproducible(tmp_path):
+    """Exporting the installed model again gives the bytes recorded in artifacts/encoder-onnx/build.json
+    (with the pinned torch, transformers and onnx)."""
+    from pipelines.loading import ARTIFACTS_DIR, default_encoder_path
+
+    recorded = json.loads((ARTIFACTS_DIR / "encoder-onnx" / "build.json").read_text())
+    path = onnx_encoder.build(default_encoder_path(), tmp_path)
+    manifest = json.loads((path.parent / "manifest.json").read_text())
+    if manifest["versions"] != recorded["versions"]:
+        pytest.skip(f"other library versions than the recorded build: {manifest['versions']}")
+    assert manifest["sha256"] == recorded["sha256"]
