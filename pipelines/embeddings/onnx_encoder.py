@@ -213,7 +213,7 @@ class OnnxRunner:
 
         path = Path(path)
         if not path.is_file():
-            raise ResourceError(f"{path}: no ONNX model (build it with `lexiflow encoder build-onnx`)")
+            raise ResourceError(f"{path}: no ONNX model (build it with `lexiflow build-encoder`)")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
