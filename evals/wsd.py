@@ -339,9 +339,9 @@ def polysemous_keys(inventory, lemmas: set[str]) -> list[tuple[str, str]]:  # no
 def _atomic_json(path, data) -> None:  # noqa: ANN001
     import json
 
-    from evals.senses import _atomic_write  # same package
+    from models.atomic import write_text_atomic
 
-    _atomic_write(path, json.dumps(data, indent=1) + "\n")
+    write_text_atomic(path, json.dumps(data, indent=1) + "\n")
 
 
 def fit_main(argv: list[str] | None = None) -> int:
@@ -424,6 +424,10 @@ def fit_main(argv: list[str] | None = None) -> int:
                "sample": {"dev_lemma_pos": len(dev_sample), "test_lemma_pos": len(test_sample),
                           "dev_lemma_pos_available": len(dev_keys), "test_lemma_pos_available": len(test_keys)}}
         _log(f"WSD test: {json.dumps(wsd['test'])}")
+        _log(f"weights {json.dumps(weights)}; frequency prior {json.dumps(beta)}")
+        config["metrics"] = {"wsd": wsd}
+        _atomic_json(args.out, config)  # the WSD part now (the WiC part takes long and does not change it)
+        _log(f"wrote the WSD part to {args.out}")
     params = WsdParams.from_dict(config)
     dis = Disambiguator(lemmatizer=lemmatizer, encoder=encoder, inventory=inventory, params=params, cache_size=4)
     if args.reuse_wic:
