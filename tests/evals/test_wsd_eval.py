@@ -93,3 +93,12 @@ def test_case_rule_drops_proper_names_for_lower_case():
     w = {k: float(k == "gloss") for k in FEATURES}
     assert wsd_scores([it], w)["all"]["accuracy"] == 0.0
     assert wsd_scores([it], w, case_rule=True)["all"]["accuracy"] == 1.0
+
+
+def test_parameters_file_is_written(tmp_path):
+    import json
+
+    from evals.wsd import _atomic_json
+
+    _atomic_json(tmp_path / "wsd.json", {"format": "wsd-v1", "frequency_prior": {"n": 0.1}})
+    assert json.loads((tmp_path / "wsd.json").read_text())["frequency_prior"] == {"n": 0.1}
