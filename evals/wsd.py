@@ -426,8 +426,9 @@ def fit_main(argv: list[str] | None = None) -> int:
         _log(f"WSD test: {json.dumps(wsd['test'])}")
         _log(f"weights {json.dumps(weights)}; frequency prior {json.dumps(beta)}")
         config["metrics"] = {"wsd": wsd}
-        _atomic_json(args.out, config)  # the WSD part now (the WiC part takes long and does not change it)
-        _log(f"wrote the WSD part to {args.out}")
+        partial = args.out.with_name(args.out.stem + ".wsd-part.json")
+        _atomic_json(partial, config)  # the WSD part now: the WiC part takes long and does not change it
+        _log(f"wrote the WSD part to {partial} (removed when {args.out} is written)")
     params = WsdParams.from_dict(config)
     dis = Disambiguator(lemmatizer=lemmatizer, encoder=encoder, inventory=inventory, params=params, cache_size=4)
     if args.reuse_wic:
@@ -448,6 +449,7 @@ def fit_main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch threads {args.threads}",
     }
     _atomic_json(args.out, config)
+    args.out.with_name(args.out.stem + ".wsd-part.json").unlink(missing_ok=True)
     _log(f"wrote {args.out}")
     print(json.dumps(config["metrics"], indent=1))
     return 0
