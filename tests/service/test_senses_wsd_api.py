@@ -94,4 +94,6 @@ def test_readme_bank_example_is_the_real_answer(client):
     assert r.status_code == 200, r.text
     real = [(c["synset"], c["score"]) for res in r.json()["results"] for o in res["occurrences"]
             for c in o["candidates"]]
-    assert [(s, float(p)) for s, p in shown] == real
+    assert [s for s, _ in shown] == [s for s, _ in real]
+    # the encoder backend (PyTorch or ONNX Runtime fp32) may move the 4th decimal
+    assert np.allclose([float(p) for _, p in shown], [p for _, p in real], atol=2e-3)
