@@ -6,7 +6,10 @@ sentences: per word, ``/v1/senses/compare``'s grouping (k automatic) against the
 senses (adjusted Rand index, exactly right or not), and whether each sentence's most probable
 WordNet sense is one of the synsets that fit the intended sense.
 
-    PYTHONPATH=$PWD python bench/homonyms.py [--json]
+    PYTHONPATH=$PWD python bench/homonyms.py [--set 1|2] [--json]
+
+``--set 2`` runs the second set (``bench/homonyms2.py``: ten other words, sentences typed as people
+type them), written after the first set had been looked at and before anything was run on it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 # word -> two senses, each: (acceptable WordNet 3.0 synsets, three sentences)
 HOMONYMS: dict[str, list[tuple[set[str], list[str]]]] = {
@@ -81,11 +85,12 @@ HOMONYMS: dict[str, list[tuple[set[str], list[str]]]] = {
 }
 
 
-def run(comparer) -> dict[str, object]:  # noqa: ANN001
+def run(comparer, homonyms: dict[str, list[tuple[set[str], list[str]]]] | None = None  # noqa: ANN001
+        ) -> dict[str, object]:
     from sklearn.metrics import adjusted_rand_score
 
     rows = []
-    for word, senses in HOMONYMS.items():
+    for word, senses in (HOMONYMS if homonyms is None else homonyms).items():
         sentences = [s for _, group in senses for s in group]
         truth = [k for k, (_, group) in enumerate(senses) for _ in group]
         allowed = [ok for ok, group in senses for _ in group]
@@ -113,6 +118,8 @@ def run(comparer) -> dict[str, object]:  # noqa: ANN001
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--json", action="store_true")
+    p.add_argument("--set", type=int, choices=(1, 2), default=1,
+                   help="1: the first ten words (default); 2: bench/homonyms2.py, ten other words")
     args = p.parse_args(argv)
     import torch
 
@@ -121,7 +128,14 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     pipelines = load_pipelines(Settings(tasks=["senses"], lemmatize_engines=["rule"]).load_plan())
-    out = run(pipelines.senses)
+    if args.set == 2:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from homonyms2 import HOMONYMS_2
+
+        out = run(pipelines.senses, HOMONYMS_2)
+    else:
+        out = run(pipelines.senses)
+    out["set"] = args.set
     if args.json:
         print(json.dumps(out, indent=1))
         return 0

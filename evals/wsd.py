@@ -79,6 +79,7 @@ class WsdItem:
     first: int  # index of sense 1
     features: np.ndarray  # (C, 5)
     counts: np.ndarray  # (C,) SemCor tag counts of the candidates
+    excluded: np.ndarray | None = None  # (C,) the case rule's proper-name candidates (lower-case occurrence)
 
 
 def wsd_items(dis: Disambiguator, lemmas: Sequence[tuple[str, str]], *, progress: bool = True) -> list[WsdItem]:
@@ -93,6 +94,7 @@ def wsd_items(dis: Disambiguator, lemmas: Sequence[tuple[str, str]], *, progress
         for r in rows:
             for text in sv.example_text[r]:
                 owners[text].add(r)
+        capitalised = np.array([sv.capitalised(rr) for rr in rows], dtype=bool)
         for j, r in enumerate(rows):
             for e, text in enumerate(sv.example_text[r]):
                 if len(owners[text]) > 1:  # the same sentence illustrates two senses: no single answer
@@ -100,8 +102,10 @@ def wsd_items(dis: Disambiguator, lemmas: Sequence[tuple[str, str]], *, progress
                 feats = dis.features(sv, rows, sv.example_sentence[r][e], sv.example_target[r][e],
                                      frozenset({text}))
                 first = next(k for k, rr in enumerate(rows) if sv.senses[rr].sense_number == 1)
+                lower = sv.example_surface[r][e][:1].islower() if sv.example_surface else False
                 items.append(WsdItem(lemma, pos, j, first, feats,
-                                     np.array([sv.senses[rr].tag_count for rr in rows], dtype=np.float64)))
+                                     np.array([sv.senses[rr].tag_count for rr in rows], dtype=np.float64),
+                                     capitalised if lower and capitalised.any() else None))
         if progress and (n + 1) % 100 == 0:
             _log(f"WSD: {n + 1}/{len(lemmas)} lemmas, {len(items)} examples ({time.perf_counter() - t0:.0f} s)")
     return items
@@ -131,21 +135,61 @@ def fit_weights(items: Sequence[WsdItem], *, l2: float = 1e-3) -> dict[str, floa
     return {k: round(float(v), 5) for k, v in zip(FEATURES, res.x)}
 
 
-def wsd_scores(items: Sequence[WsdItem], weights: dict[str, float], frequency_prior: float = 0.0
-               ) -> dict[str, object]:
+def frequency_weights(items: Sequence[WsdItem]) -> np.ndarray:
+    """Per item, the weight that turns leave-one-out accuracy into an estimate of accuracy on real
+    text's sense distribution: within each (lemma, pos), an example of sense s weighs
+    P(s) / (examples of s) x (examples of the lemma), P(s) the add-one smoothed SemCor share of s
+    among the senses that have examples (so every lemma keeps the weight it has unweighted)."""
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for k, it in enumerate(items):
+        groups[(it.lemma, it.pos, len(it.counts))].append(k)
+    out = np.zeros(len(items))
+    for idx in groups.values():
+        golds = [items[k].gold for k in idx]
+        share = items[idx[0]].counts + 1.0
+        present = sorted(set(golds))
+        total = float(share[present].sum())
+        n_of = {g: golds.count(g) for g in present}
+        for k in idx:
+            g = items[k].gold
+            out[k] = share[g] / total / n_of[g] * len(idx)
+    return out
+
+
+def _weighted_se(correct: np.ndarray, weights: np.ndarray) -> float:
+    """Standard error of a weighted accuracy: sqrt(p (1 - p) / n_eff), n_eff = (sum w)^2 / sum w^2."""
+    p = float((correct * weights).sum() / weights.sum())
+    n_eff = float(weights.sum() ** 2 / max((weights**2).sum(), 1e-12))
+    return float(np.sqrt(p * (1 - p) / max(n_eff, 1.0)))
+
+
+def _beta(frequency_prior: float | dict[str, float], pos: str) -> float:
+    return frequency_prior.get(pos, 0.0) if isinstance(frequency_prior, dict) else float(frequency_prior)
+
+
+def wsd_scores(items: Sequence[WsdItem], weights: dict[str, float], frequency_prior: float | dict[str, float] = 0.0,
+               *, case_rule: bool = False) -> dict[str, object]:
+    """Accuracy (and frequency-weighted accuracy, see ``frequency_weights``), first-sense and random
+    baselines and log loss, over all items and per part of speech."""
     w = np.array([weights[k] for k in FEATURES])
-    by_pos: dict[str, list[tuple[bool, bool, float, float]]] = defaultdict(list)
-    for it in items:
-        z = it.features @ w + frequency_prior * np.log(it.counts + 1.0)
+    fw = frequency_weights(items)
+    by_pos: dict[str, list[tuple[float, ...]]] = defaultdict(list)
+    for it, weight in zip(items, fw):
+        z = it.features @ w + _beta(frequency_prior, it.pos) * np.log(it.counts + 1.0)
+        if case_rule and it.excluded is not None and not it.excluded.all():
+            z = np.where(it.excluded, -np.inf, z)
         p = np.exp(z - z.max())
         p /= p.sum()
         by_pos[it.pos].append((int(np.argmax(z)) == it.gold, it.first == it.gold, 1.0 / len(z),
-                               float(np.log(max(p[it.gold], 1e-12)))))
+                               float(np.log(max(p[it.gold], 1e-12))), weight))
 
-    def summary(rows: list[tuple[bool, bool, float, float]]) -> dict[str, float]:
+    def summary(rows: list[tuple[float, ...]]) -> dict[str, float]:
         a = np.array(rows, dtype=np.float64)
         return {"n": len(rows), "accuracy": round(float(a[:, 0].mean()), 4),
+                "frequency_weighted": round(float((a[:, 0] * a[:, 4]).sum() / a[:, 4].sum()), 4),
+                "frequency_weighted_se": round(_weighted_se(a[:, 0], a[:, 4]), 4),
                 "first_sense": round(float(a[:, 1].mean()), 4),
+                "first_sense_frequency_weighted": round(float((a[:, 1] * a[:, 4]).sum() / a[:, 4].sum()), 4),
                 "random": round(float(a[:, 2].mean()), 4), "log_loss": round(float(-a[:, 3].mean()), 4)}
 
     out: dict[str, object] = {"all": summary([r for rows in by_pos.values() for r in rows])}
@@ -153,6 +197,30 @@ def wsd_scores(items: Sequence[WsdItem], weights: dict[str, float], frequency_pr
         if by_pos.get(pos):
             out[pos] = summary(by_pos[pos])
     return out
+
+
+PRIOR_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+
+
+def choose_frequency_prior(items: Sequence[WsdItem], weights: dict[str, float], *, case_rule: bool = False,
+                           grid: Sequence[float] = PRIOR_GRID) -> tuple[dict[str, float], dict[str, dict]]:
+    """Per part of speech, the beta of ``+ beta x log(tag count + 1)`` chosen on ``items`` (dev) by
+    the frequency-weighted leave-one-out accuracy, with the one-standard-error rule: the smallest beta
+    whose weighted accuracy is within one standard error of the best (the weighted estimate is noisy:
+    a few examples of frequent senses carry much of the weight); and the grid's scores."""
+    chosen: dict[str, float] = {}
+    table: dict[str, dict] = {}
+    for pos in ("n", "v", "a", "r"):
+        sub = [it for it in items if it.pos == pos]
+        if not sub:
+            continue
+        rows = {b: wsd_scores(sub, weights, b, case_rule=case_rule)["all"] for b in grid}
+        table[pos] = {str(b): {"accuracy": r["accuracy"], "frequency_weighted": r["frequency_weighted"],
+                               "se": r["frequency_weighted_se"]} for b, r in rows.items()}
+        best = max(grid, key=lambda b: (rows[b]["frequency_weighted"], -b))
+        floor = rows[best]["frequency_weighted"] - rows[best]["frequency_weighted_se"]
+        chosen[pos] = min(b for b in grid if rows[b]["frequency_weighted"] >= floor)
+    return chosen, table
 
 
 # ----- (b) WiC -------------------------------------------------------------------------------------
@@ -185,7 +253,8 @@ def wic_vectors(encoder, params: WsdParams, pairs: Sequence[WicPair], *, progres
 def wsd_overlap(dis: Disambiguator, pairs: Sequence[WicPair], vectors: Sequence[np.ndarray], *,
                 progress: bool = True) -> np.ndarray:
     """Per pair, the probability that the disambiguation gives both occurrences the same synset,
-    sum_c p1(c) p2(c), with both sentences left out of the example features."""
+    sum_c p1(c) p2(c) (frequency prior and case rule as shipped), with both sentences left out of
+    the example features."""
     ta, tb, _, _, ua, ub = vectors
     out = np.zeros(len(pairs))
     order = sorted(range(len(pairs)), key=lambda i: (pairs[i].target, pairs[i].pos))
@@ -195,8 +264,8 @@ def wsd_overlap(dis: Disambiguator, pairs: Sequence[WicPair], vectors: Sequence[
         sv = dis.sense_vectors(p.target)
         rows = dis.candidate_rows(sv, p.pos)
         ex = frozenset({p.sentence1, p.sentence2})
-        p1 = dis.probabilities(dis.features(sv, rows, ua[i], ta[i], ex))
-        p2 = dis.probabilities(dis.features(sv, rows, ub[i], tb[i], ex))
+        p1 = dis.occurrence_probabilities(sv, rows, ua[i], ta[i], p.sentence1[slice(*p.span1)], ex)
+        p2 = dis.occurrence_probabilities(sv, rows, ub[i], tb[i], p.sentence2[slice(*p.span2)], ex)
         out[i] = float(p1 @ p2)
         if progress and (n + 1) % 2000 == 0:
             _log(f"WiC: disambiguated {n + 1}/{len(pairs)} pairs ({time.perf_counter() - t0:.0f} s)")
@@ -210,7 +279,7 @@ def grouping_cosine(ta: np.ndarray, tb: np.ndarray, sa: np.ndarray, sb: np.ndarr
 
 def wic_eval(encoder, params: WsdParams, wic: dict[str, list[WicPair]], *,  # noqa: ANN001
              dis: Disambiguator | None = None, limit: int | None = None, weights: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
-             wsd_weights: Sequence[float] = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0), progress: bool = True
+             wsd_weights: Sequence[float] = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0), progress: bool = True
              ) -> dict[str, object]:
     """Choose on dev (AUC) the sentence weight of the grouping vector, then (with ``dis``: slow, every
     lemma's glosses are encoded) the weight of the disambiguation's same-synset probability added to
@@ -234,12 +303,14 @@ def wic_eval(encoder, params: WsdParams, wic: dict[str, list[WicPair]], *,  # no
     lam = max(wsd_weights, key=lambda x: (round(grid2[x], 4), -x))
     cd, ct = cd0 + lam * od, ct0 + lam * ot
     thr, dev_acc = best_threshold(cd, y_dev)
+    cos_thr, _ = best_threshold(cd0, y_dev)  # the cosine alone (words WordNet does not know)
     a, b = fit_logistic(cd, y_dev)
     pos = np.array([p.pos for p in test])
     return {
         "sentence_weight": best, "dev_auc_by_weight": {str(w): round(v, 4) for w, v in grid.items()},
         "wsd_weight": lam, "dev_auc_by_wsd_weight": {str(w): round(v, 4) for w, v in grid2.items()},
-        "threshold": round(thr, 6), "p_same": {"a": round(a, 6), "b": round(b, 6)},
+        "threshold": round(cos_thr, 6), "combined_threshold": round(thr, 6),
+        "p_same": {"a": round(a, 6), "b": round(b, 6)},
         "dev": {"n": len(dev), "auc": round(grid2[lam], 4), "accuracy": round(dev_acc, 4)},
         "test": {"n": len(test), "auc": round(roc_auc(ct, y_test), 4),
                  "accuracy": round(accuracy_at(ct, y_test, thr), 4),
@@ -268,9 +339,9 @@ def polysemous_keys(inventory, lemmas: set[str]) -> list[tuple[str, str]]:  # no
 def _atomic_json(path, data) -> None:  # noqa: ANN001
     import json
 
-    from evals.senses import _atomic_write  # same package
+    from models.atomic import write_text_atomic
 
-    _atomic_write(path, json.dumps(data, indent=1) + "\n")
+    write_text_atomic(path, json.dumps(data, indent=1) + "\n")
 
 
 def fit_main(argv: list[str] | None = None) -> int:
@@ -323,7 +394,7 @@ def fit_main(argv: list[str] | None = None) -> int:
         bg = background(encoder, [o for o in occurrences if o.target in dev_lemmas], layers, seed=args.seed)
         _log(f"background from {bg['n']} dev example occurrences")
         config: dict[str, object] = {"format": FORMAT, "encoder": ENCODER_NAME, "layers": list(layers),
-                                     "frequency_prior": 0.0,
+                                     "frequency_prior": 0.0, "case_rule": True,
                                      "weights": {"gloss": 10.0, "gloss_target": 5.0, "example": 5.0,
                                                  "example_sentence": 2.0, "prior": 0.5},
                                      "background": bg, "grouping": {"sentence_weight": 0.5}}
@@ -340,15 +411,24 @@ def fit_main(argv: list[str] | None = None) -> int:
         weights = fit_weights(dev_items)
         test_items = wsd_items(dis, test_sample)
         config["weights"] = weights
-        beta = float(config.get("frequency_prior", 0.0))
-        wsd = {"dev": wsd_scores(dev_items, weights, beta), "test": wsd_scores(test_items, weights, beta),
-               "frequency_prior": beta,
-               "test_with_frequency_prior_1": wsd_scores(test_items, weights, 1.0),
+        beta, prior_grid = choose_frequency_prior(dev_items, weights, case_rule=True)
+        config["frequency_prior"] = beta
+        wsd = {"dev": wsd_scores(dev_items, weights, beta, case_rule=True),
+               "test": wsd_scores(test_items, weights, beta, case_rule=True),
+               "frequency_prior": beta, "case_rule": True, "dev_frequency_prior_grid": prior_grid,
+               "test_no_prior_no_case_rule": wsd_scores(test_items, weights),
+               "test_case_rule_only": wsd_scores(test_items, weights, case_rule=True),
+               "test_with_frequency_prior_1": wsd_scores(test_items, weights, 1.0, case_rule=True),
                "test_single_feature": {k: wsd_scores(test_items, {f: float(f == k) for f in FEATURES})["all"]
                                        for k in FEATURES},
                "sample": {"dev_lemma_pos": len(dev_sample), "test_lemma_pos": len(test_sample),
                           "dev_lemma_pos_available": len(dev_keys), "test_lemma_pos_available": len(test_keys)}}
         _log(f"WSD test: {json.dumps(wsd['test'])}")
+        _log(f"weights {json.dumps(weights)}; frequency prior {json.dumps(beta)}")
+        config["metrics"] = {"wsd": wsd}
+        partial = args.out.with_name(args.out.stem + ".wsd-part.json")
+        _atomic_json(partial, config)  # the WSD part now: the WiC part takes long and does not change it
+        _log(f"wrote the WSD part to {partial} (removed when {args.out} is written)")
     params = WsdParams.from_dict(config)
     dis = Disambiguator(lemmatizer=lemmatizer, encoder=encoder, inventory=inventory, params=params, cache_size=4)
     if args.reuse_wic:
@@ -369,6 +449,7 @@ def fit_main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch threads {args.threads}",
     }
     _atomic_json(args.out, config)
+    args.out.with_name(args.out.stem + ".wsd-part.json").unlink(missing_ok=True)
     _log(f"wrote {args.out}")
     print(json.dumps(config["metrics"], indent=1))
     return 0

@@ -15,7 +15,18 @@ WordNet sense of the occurrence's part of speech gets five features:
 
 The score is their weighted sum and the probability a softmax over the candidates: a conditional
 logit whose weights (and so its temperature) are fitted on held-out WordNet examples by
-``lexiflow eval senses`` and shipped in ``artifacts/senses/wsd.json``. Target vectors are the mean
+``lexiflow eval senses`` and shipped in ``artifacts/senses/wsd.json``. Two things are added to
+that score, both general (never per word):
+
+- **how often each sense occurs in real text**: ``+ beta_pos x log(tag count + 1)``, the add-one
+  smoothed SemCor count of the sense (WordNet's ``index.sense``). WordNet's examples illustrate
+  every sense about evenly, so the weights above learn an even prior; this moves it towards the
+  corpus one (Bayes' rule for a change of prior, tempered by ``beta``, one per part of speech,
+  chosen on dev lemmas by the leave-one-out accuracy weighted by each sense's share of its lemma's
+  smoothed count, i.e. an estimate of accuracy on real text's sense distribution);
+- **case**: an occurrence written in lower case never takes a sense whose WordNet spelling of the
+  lemma is capitalised (a proper name: *Stephen Crane*, *Navy SEAL*), unless every candidate is
+  one. In WordNet's own examples no lower-case occurrence has such a sense. Target vectors are the mean
 of the encoder's layers 2-4, standardised per dimension against a background of ordinary
 occurrences (anisotropy correction).
 
@@ -53,7 +64,8 @@ class WsdParams:
     sentence_mean: np.ndarray  # (H,) background of sentence embeddings
     sentence_weight: float = 0.5  # grouping: target vector + this x centred sentence embedding
     wsd_weight: float = 0.0  # p(same): cosine + this x the probability that both get the same synset
-    frequency_prior: float = 0.0  # x log(SemCor tag count + 1), added at inference (see ``probabilities``)
+    frequency_prior: dict[str, float] = field(default_factory=dict)  # pos -> beta: + beta x log(tag count + 1)
+    case_rule: bool = False  # a lower-case occurrence never takes a capitalised (proper-name) sense
     p_same: tuple[float, float] = (10.0, -5.0)  # p(same sense) = sigmoid(a * cos + b) on that representation
     threshold: float = 0.5  # cosine at which p_same = 0.5 on WiC dev
     silhouette_min: float = 0.0  # below this best silhouette, the occurrences stay one group
@@ -80,7 +92,8 @@ class WsdParams:
                          target_std=np.maximum(std, 1e-6), sentence_mean=smean,
                          sentence_weight=float(g.get("sentence_weight", 0.5)),
                          wsd_weight=float(g.get("wsd_weight", 0.0)),
-                         frequency_prior=float(data.get("frequency_prior", 0.0)),
+                         frequency_prior=_per_pos(data.get("frequency_prior", 0.0)),
+                         case_rule=bool(data.get("case_rule", False)),
                          p_same=(float(g["p_same"]["a"]), float(g["p_same"]["b"])) if "p_same" in g else (10.0, -5.0),
                          threshold=float(g.get("threshold", 0.5)), silhouette_min=float(g.get("silhouette_min", 0.0)),
                          lexname_ratio=float(g.get("lexname_ratio", 1.0)),
@@ -114,6 +127,13 @@ class WsdParams:
         return np.concatenate([target, self.sentence_weight * sentence], axis=-1)
 
 
+def _per_pos(value: object) -> dict[str, float]:
+    """``frequency_prior``: one number for every part of speech, or ``{pos: number}``."""
+    if isinstance(value, dict):
+        return {str(k): float(v) for k, v in value.items() if k in ("n", "v", "a", "r")}
+    return {p: float(value) for p in ("n", "v", "a", "r")} if float(value) else {}  # type: ignore[arg-type]
+
+
 def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
@@ -136,6 +156,12 @@ class SenseVectors:
     example_target: tuple[np.ndarray, ...]  # per sense, (E_s, H) target vectors in its examples
     example_sentence: tuple[np.ndarray, ...]  # per sense, (E_s, H) unit sentence embeddings of those examples
     example_text: tuple[tuple[str, ...], ...]  # per sense, the examples those rows come from
+    example_surface: tuple[tuple[str, ...], ...] = ()  # per sense, the lemma as written in those examples
+
+    def capitalised(self, row: int) -> bool:
+        """WordNet spells this lemma with a capital in the sense (a proper name: Crane, SEAL)."""
+        names = [n for n in self.senses[row].lemma_names if n.lower() == self.lemma]
+        return bool(names) and all(n[:1].isupper() for n in names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,10 +304,11 @@ class Disambiguator:
         empty = np.zeros((0, h), np.float32)
         per_sense = tuple(np.stack([ex_vec[e] for e in t]) if t else empty for t in per_text)
         per_sentence = tuple(np.stack([ex_sent[e] for e in t]) if t else empty for t in per_text)
+        surface = tuple(tuple(e[slice(*spans_of[e])] for e in t) for t in per_text)
         g = sent[: len(glosses)] if senses else np.zeros((0, h), np.float32)
         gt = np.stack([t[0] for t in targets[: len(glosses)]]) if senses else np.zeros((0, h), np.float32)
         return SenseVectors(key, senses, g, self.params.sentence(g) if len(g) else g, gt, per_sense, per_sentence,
-                            per_text)
+                            per_text, surface)
 
     def _example_spans(self, key: str, examples: Sequence[str], senses: Sequence[WordSense]
                        ) -> dict[str, tuple[int, int]]:
@@ -321,20 +348,37 @@ class Disambiguator:
                       float((es @ sentence).max()) if len(es) else g, -np.log(sv.senses[r].sense_number))
         return out
 
-    def probabilities(self, feats: np.ndarray, tag_counts: np.ndarray | None = None) -> np.ndarray:
-        """Softmax of the weighted features. The weights are fitted on WordNet's example sentences,
-        which illustrate every sense about equally; running text does not (WordNet's first senses
-        dominate it). ``tag_counts`` (SemCor counts from WordNet's index.sense) can move the answer
-        from that even prior to the corpus one: ``+ frequency_prior x log(count + 1)`` (Bayes' rule for
-        a change of prior, with add-one smoothing: 1 by theory). Off (0) in the shipped parameters:
-        it lowers accuracy on WordNet's own examples (0.553 -> 0.455), the only data we may select on."""
+    def log_prior(self, sv: SenseVectors, rows: Sequence[int]) -> np.ndarray:
+        """Per candidate, ``frequency_prior[its pos] x log(tag count + 1)``: the smoothed SemCor count."""
+        beta = self.params.frequency_prior
+        return np.array([beta.get(sv.senses[r].pos, 0.0) * np.log(sv.senses[r].tag_count + 1.0) for r in rows])
+
+    def probabilities(self, feats: np.ndarray, log_prior: np.ndarray | None = None,
+                      excluded: np.ndarray | None = None) -> np.ndarray:
+        """Softmax of the weighted features plus ``log_prior`` (see ``log_prior``); ``excluded``
+        candidates (the case rule) get probability 0 unless all are excluded."""
         w = np.array([self.params.weights[k] for k in FEATURES])
         z = feats @ w
-        if tag_counts is not None and self.params.frequency_prior:
-            z = z + self.params.frequency_prior * np.log(np.asarray(tag_counts, dtype=np.float64) + 1.0)
+        if log_prior is not None:
+            z = z + log_prior
+        if excluded is not None and excluded.any() and not excluded.all():
+            z = np.where(excluded, -np.inf, z)
         z = z - z.max()
         p = np.exp(z)
         return p / p.sum()
+
+    def excluded(self, sv: SenseVectors, rows: Sequence[int], surface: str | None) -> np.ndarray | None:
+        """The case rule: for an occurrence written in lower case, the candidates that are proper names."""
+        if not self.params.case_rule or not surface or not surface[:1].islower():
+            return None
+        return np.array([sv.capitalised(r) for r in rows], dtype=bool)
+
+    def occurrence_probabilities(self, sv: SenseVectors, rows: Sequence[int], sentence: np.ndarray,
+                                 target: np.ndarray, surface: str | None,
+                                 exclude: frozenset[str] = frozenset()) -> np.ndarray:
+        """The candidates' probabilities for one occurrence (features, frequency prior, case rule)."""
+        feats = self.features(sv, rows, sentence, target, exclude)
+        return self.probabilities(feats, self.log_prior(sv, rows), self.excluded(sv, rows, surface))
 
     def candidate_rows(self, sv: SenseVectors, pos: str | None) -> list[int]:
         rows = [i for i, s in enumerate(sv.senses) if pos is None or s.pos == pos]
@@ -384,8 +428,7 @@ class Disambiguator:
                 if wn_pos is not None and sv.senses[rows[0]].pos != wn_pos:
                     note = (f"WordNet has no {wn_pos!r} sense of {wn_lemma!r}"
                             + (" (spaCy's tag)" if pos is None else "") + "; all its senses are candidates")
-                feats = self.features(sv, rows, sent[i], targets[i][k], exclude)
-                probs = self.probabilities(feats, np.array([sv.senses[r].tag_count for r in rows]))
+                probs = self.occurrence_probabilities(sv, rows, sent[i], targets[i][k], tok.text, exclude)
                 order = np.argsort(-probs, kind="stable")[: top_k or None]
                 cands = tuple(_candidate(sv, rows[j], float(probs[j]), wn_lemma) for j in order)
                 used_pos = sv.senses[rows[0]].pos if note is None else None

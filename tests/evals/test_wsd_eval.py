@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from evals.wic import WicPair
-from evals.wsd import WsdItem, fit_weights, grouping_cosine, lemma_split, wsd_scores
+from evals.wsd import WsdItem, choose_frequency_prior, fit_weights, frequency_weights, grouping_cosine, lemma_split, \
+    wsd_scores
 from pipelines.wsd import FEATURES
 
 
@@ -55,3 +56,49 @@ def test_grouping_cosine_mixes_unit_vectors():
     s = np.array([[0.0, 1.0]])
     assert np.allclose(grouping_cosine(t, t, s, s, 0.5), 1.0)
     assert np.allclose(grouping_cosine(t, t, s, -s, 1.0), 0.0)
+
+
+def test_frequency_weights_follow_the_smoothed_counts():
+    f = np.zeros((2, len(FEATURES)))
+    counts = np.array([9.0, 0.0])  # add-one: shares 10/11 and 1/11
+    items = [WsdItem("w", "n", 0, 0, f, counts), WsdItem("w", "n", 0, 0, f, counts), WsdItem("w", "n", 1, 0, f, counts),
+             WsdItem("v", "n", 0, 0, f, np.array([0.0, 0.0]))]
+    w = frequency_weights(items)
+    assert np.allclose(w[:3], [10 / 11 / 2 * 3, 10 / 11 / 2 * 3, 1 / 11 * 3])
+    assert np.isclose(w[:3].sum(), 3) and np.isclose(w[3], 1.0)  # each lemma keeps its weight
+    s = wsd_scores(items, {k: 0.0 for k in FEATURES})  # ties: argmax picks candidate 0
+    assert s["all"]["accuracy"] == 0.75 and s["all"]["frequency_weighted"] == round((30 / 11 + 1) / 4, 4)
+
+
+def test_frequency_prior_is_chosen_per_part_of_speech():
+    rng = np.random.default_rng(3)
+    items = []
+    for i in range(200):  # nouns: the frequent sense is usually gold; verbs: the counts say nothing
+        pos = "n" if i % 2 else "v"
+        f = rng.normal(0, 0.1, (3, len(FEATURES)))
+        counts = np.array([50.0, 1.0, 0.0]) if pos == "n" else np.array([0.0, 0.0, 50.0])
+        gold = 0 if (pos == "n" and rng.random() < 0.8) else int(rng.integers(2))
+        f[gold, 0] += 0.1
+        items.append(WsdItem("w%d" % i, pos, gold, 0, f, counts))
+    w = fit_weights(items)
+    beta, table = choose_frequency_prior(items, w)
+    assert beta["n"] > 0 and beta["v"] == 0.0
+    assert set(table) == {"n", "v"} and "frequency_weighted" in table["n"]["0.0"]
+
+
+def test_case_rule_drops_proper_names_for_lower_case():
+    f = np.zeros((2, len(FEATURES)))
+    f[1, 0] = 1.0  # the proper-name candidate scores higher
+    it = WsdItem("w", "n", 0, 0, f, np.zeros(2), np.array([False, True]))
+    w = {k: float(k == "gloss") for k in FEATURES}
+    assert wsd_scores([it], w)["all"]["accuracy"] == 0.0
+    assert wsd_scores([it], w, case_rule=True)["all"]["accuracy"] == 1.0
+
+
+def test_parameters_file_is_written(tmp_path):
+    import json
+
+    from evals.wsd import _atomic_json
+
+    _atomic_json(tmp_path / "wsd.json", {"format": "wsd-v1", "frequency_prior": {"n": 0.1}})
+    assert json.loads((tmp_path / "wsd.json").read_text())["frequency_prior"] == {"n": 0.1}

@@ -107,12 +107,31 @@ def test_compare_one_sense_word_is_one_group(comparer):
     assert c.senses[0].sense is not None and "same sense" in c.verdict
 
 
-@pytest.mark.xfail(strict=True, reason="known failure: 'She fed the hungry cat' goes to cat#n3 'a spiteful woman "
-                   "gossip' with some confidence while the two clear sentences give cat#n1 only ~0.25 (flat "
-                   "probabilities: weights fitted on WordNet's examples, which spread evenly over senses)")
 def test_compare_one_sense_word_is_named_right(comparer):
     c = comparer.compare("cat", CATS)
     assert c.senses[0].sense.lexname == "noun.animal", c.senses[0].sense
+
+
+def test_compare_names_the_money_group_after_the_financial_institution(comparer):
+    c = comparer.compare("bank", ["Banks raised their rates", "The BANK closed early"])
+    assert len(c.senses) == 1 and c.senses[0].sense.synset == "08420278-n", c.senses[0].sense
+
+
+def test_lower_case_occurrence_never_takes_a_proper_name(wsd):
+    def proper(c):
+        return any(n.lower() == "crane" and n[:1].isupper() for n in c.lemma_names)
+
+    lower, upper = wsd.disambiguate("crane", ["The operator climbed into the cab of the crane.",
+                                              "Crane wrote The Red Badge of Courage."]).results
+    cands = lower.occurrences[0].candidates
+    assert any(proper(c) for c in cands) and all(c.score == 0 for c in cands if proper(c))
+    assert not proper(cands[0]) and cands[0].score > 0
+    assert any(c.score > 0 for c in upper.occurrences[0].candidates if proper(c))  # capitalised: allowed
+
+
+def test_frequent_sense_of_an_everyday_word(wsd):
+    r = wsd.disambiguate("cat", ["My cat purrs when I scratch behind her ears.", "The cat chased a bird."])
+    assert [s.occurrences[0].candidates[0].synset for s in r.results] == ["02121620-n", "02121620-n"]  # feline
 
 
 def test_compare_uses_every_occurrence(comparer):

@@ -77,3 +77,23 @@ def test_compare_groups_are_wordnet_senses(client):
     assert np.allclose(np.diag(body["contextual"]["p_same"]), 1.0)
     assert [o["sense"]["synset"] for o in body["occurrences"]] == ["08420278-n"] * 2 + ["09213565-n"] * 2
     assert len(body["projection"]["senses"]) == 2 and body["method"]
+
+
+def test_readme_bank_example_is_the_real_answer(client):
+    """The README's /v1/senses/disambiguate example (shortened JSON): its synsets and scores are the real ones."""
+    import json
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index('### POST /v1/senses/disambiguate: which "bank"?'):]
+    request = json.loads(re.search(r"-d '(\{.*?\})'", section, re.S).group(1).replace("\n", " "))
+    shown = re.findall(r'"synset": "([0-9]{8}-[nvasr])".*?"score": ([0-9.]+)', re.search(
+        r"```json\n(.*?)\n```", section, re.S).group(1), re.S)
+    r = client.post("/v1/senses/disambiguate", json=request)
+    assert r.status_code == 200, r.text
+    real = [(c["synset"], c["score"]) for res in r.json()["results"] for o in res["occurrences"]
+            for c in o["candidates"]]
+    assert [s for s, _ in shown] == [s for s, _ in real]
+    # the encoder backend (PyTorch or ONNX Runtime fp32) may move the 4th decimal
+    assert np.allclose([float(p) for _, p in shown], [p for _, p in real], atol=2e-3)
