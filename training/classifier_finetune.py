@@ -97,26 +97,26 @@ def cached_piece_states(encoder: ContextualEncoder, texts: Sequence[str], *, lay
 
 
 def piece_batches(items: Sequence[PieceStates], labels: Sequence[int], *, batch_size: int, min_words: int,
-                  generator: torch.Generator | None = None):  # noqa: ANN201 - a generator of tuples
+                  generator: torch.Generator | None = None, device: str = "cpu"):  # noqa: ANN201 - a generator
     """(states (B, P, H), piece mask (B, P), align (B, T, P), lengths (B,), labels (B,)), shuffled when
     a generator is given."""
     order = torch.randperm(len(items), generator=generator).tolist() if generator is not None else range(len(items))
     order = list(order)
     for s in range(0, len(order), batch_size):
         idx = order[s: s + batch_size]
-        states, mask, align, lengths = pad_pieces([items[i] for i in idx], min_words)
-        yield states, mask, align, lengths, torch.tensor([labels[i] for i in idx], dtype=torch.long)
+        batch = (*pad_pieces([items[i] for i in idx], min_words), torch.tensor([labels[i] for i in idx]))
+        yield tuple(t.to(device) for t in batch)
 
 
 @torch.inference_mode()
 def evaluate_pieces(model: TextCNN, items: Sequence[PieceStates], labels: Sequence[int], label_names: Sequence[str],
-                    *, batch_size: int = 128) -> dict[str, Any]:
+                    *, batch_size: int = 128, device: str = "cpu") -> dict[str, Any]:
     """Eval mode: ``classification_report`` plus the mean cross-entropy ``loss`` and ``predictions``."""
     model.eval()
     y_pred: list[int] = []
     total = 0.0
     for states, mask, align, lengths, y in piece_batches(items, labels, batch_size=batch_size,
-                                                         min_words=model.config.max_width):
+                                                         min_words=model.config.max_width, device=device):
         logits = model(model.contextual_input(states, mask, align), lengths)  # (B, C)
         total += float(F.cross_entropy(logits, y, reduction="sum"))
         y_pred += logits.argmax(1).tolist()
@@ -130,7 +130,8 @@ def fit_finetune(model: TextCNN, train: Sequence[PieceStates], y_train: Sequence
                  y_dev: Sequence[int], label_names: Sequence[str], *, optimizer_name: str = "adam", lr: float = 1e-3,
                  encoder_lr: float = 3e-5, encoder_weight_decay: float = 0.01, warmup_fraction: float = 0.1,
                  batch_size: int = 32, epochs: int = 4, patience: int = 3, evals_per_epoch: int = 2,
-                 max_norm: float | None = 3.0, seed: int = 0, max_batches: int | None = None) -> dict[str, Any]:
+                 max_norm: float | None = 3.0, seed: int = 0, max_batches: int | None = None,
+                 device: str = "cpu") -> dict[str, Any]:
     """Train the copied top layers (AdamW, ``encoder_lr``, warm-up then linear decay) and the head
     (``optimizer_name``, ``lr``, the same schedule's shape); keep the best dev evaluation's weights."""
     assert model.encoder_top is not None
@@ -163,7 +164,7 @@ def fit_finetune(model: TextCNN, train: Sequence[PieceStates], y_train: Sequence
         loss_sum = 0.0
         for step, (states, mask, align, lengths, y) in enumerate(
                 piece_batches(train, y_train, batch_size=batch_size, min_words=model.config.max_width,
-                              generator=g), start=1):
+                              generator=g, device=device), start=1):
             if max_batches is not None and step > max_batches:
                 break
             logits = model(model.contextual_input(states, mask, align), lengths)  # (B, C)
@@ -182,7 +183,7 @@ def fit_finetune(model: TextCNN, train: Sequence[PieceStates], y_train: Sequence
             correct += int((logits.argmax(1) == y).sum())
             loss_sum += float(loss.detach()) * y.numel()
             if step in eval_at:
-                report = evaluate_pieces(model, dev, y_dev, label_names)
+                report = evaluate_pieces(model, dev, y_dev, label_names, device=device)
                 model.train()
                 improved = stopper.step(report["accuracy"])
                 point = round(epoch - 1 + step / steps_per_epoch, 2)
