@@ -75,8 +75,8 @@ class TextCNNConfig:
     encoder_layers: tuple[int, ...] = ()
     encoder_num_layers: int = 0  # the encoder's transformer layers (it has encoder_num_layers + 1 hidden states)
     # k > 0: the artifact holds its own fine-tuned copy of the encoder's top k layers (models.bert_top)
-    # and reads the shared encoder's wordpiece states of layer encoder_num_layers - k; encoder_layers
-    # then index the states of that copy (encoder_num_layers - k .. encoder_num_layers)
+    # and reads the shared encoder's wordpiece states of layer encoder_num_layers - k (and of any lower
+    # layer among encoder_layers, frozen); encoder_layers above that come from its own copy
     encoder_top_layers: int = 0
     encoder_num_heads: int = 0
     encoder_intermediate_size: int = 0
@@ -118,9 +118,6 @@ class TextCNNConfig:
                 raise ValueError(f"encoder_top_layers needs a contextual model and 1..{L} layers, got {k}")
             if self.encoder_num_heads < 1 or self.encoder_intermediate_size < 1:
                 raise ValueError("encoder_top_layers needs encoder_num_heads and encoder_intermediate_size")
-            if min(self.encoder_layers) < L - k:
-                raise ValueError(f"with encoder_top_layers={k} the mixed states must be in {L - k}..{L}, "
-                                 f"got {self.encoder_layers}")
 
     @property
     def contextual(self) -> bool:
@@ -130,6 +127,11 @@ class TextCNNConfig:
     def cut_layer(self) -> int:
         """The shared encoder's hidden state a fine-tuned top starts from (L - k)."""
         return self.encoder_num_layers - self.encoder_top_layers
+
+    @property
+    def shared_layers(self) -> tuple[int, ...]:
+        """Fine-tuned top: the shared encoder's hidden states it reads (the frozen ones it mixes, then L - k)."""
+        return tuple(sorted({j for j in self.encoder_layers if j < self.cut_layer} | {self.cut_layer}))
 
     def top_config(self) -> BertTopConfig | None:
         if not self.encoder_top_layers:
@@ -204,13 +206,21 @@ class TextCNN(nn.Module):
 
     def contextual_input(self, states: torch.Tensor, piece_mask: torch.Tensor, align: torch.Tensor) -> torch.Tensor:
         """A fine-tuned top's input to ``forward``/``explain``: the shared encoder's wordpiece states of
-        layer ``cut_layer`` (B, P, H) with their mask (B, P) and the word alignment (B, T, P) ->
-        word features (B, T, K, E) of ``encoder_layers``."""
+        ``config.shared_layers`` (B, S, P, H) (the last is layer ``cut_layer``; (B, P, H) when S = 1)
+        with their mask (B, P) and the word alignment (B, T, P) -> word features (B, T, K, E) of
+        ``encoder_layers``."""
         if self.encoder_top is None:
             raise ValueError("this model has no fine-tuned encoder layers")
-        hidden = self.encoder_top(states.to(self.fc.weight.dtype), piece_mask)  # k+1 x (B, P, H)
-        first = self.config.cut_layer
-        return words_from_pieces([hidden[j - first] for j in self.config.encoder_layers], align)  # (B, T, K, E)
+        c = self.config
+        states = states.to(self.fc.weight.dtype)
+        if states.dim() == 3:
+            states = states.unsqueeze(1)  # (B, 1, P, H)
+        if states.size(1) != len(c.shared_layers):
+            raise ValueError(f"expected the states of layers {c.shared_layers}, got {states.size(1)}")
+        by_layer = {j: states[:, i] for i, j in enumerate(c.shared_layers)}  # frozen: (B, P, H) each
+        top = self.encoder_top(by_layer[c.cut_layer], piece_mask)  # k+1 x (B, P, H): layers cut..L
+        by_layer.update({c.cut_layer + i: h for i, h in enumerate(top)})
+        return words_from_pieces([by_layer[j] for j in c.encoder_layers], align)  # (B, T, K, E)
 
     def _embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         if self.embedding is None:  # contextual: input_ids are the features (B, T, K, E)
@@ -409,8 +419,10 @@ def summary(config: TextCNNConfig, *, seq_len: int = 32) -> dict[str, Any]:
     V, E, Fn, C = c.vocab_size, c.embed_dim, c.num_filters, c.num_classes
     if c.contextual and c.encoder_top_layers:
         K, top, P = len(c.encoder_layers), c.top_config(), "P"
-        rows = [LayerRow(f"encoder {c.encoder} hidden state {c.cut_layer}, wordpieces (frozen, shipped separately)",
-                         f"(B, {P}) wordpieces", f"(B, {P}, {E})", 0, False),
+        S = len(c.shared_layers)
+        rows = [LayerRow(f"encoder {c.encoder} hidden state{'s' if S > 1 else ''} "
+                         f"{', '.join(map(str, c.shared_layers))}, wordpieces (frozen, shipped separately)",
+                         f"(B, {P}) wordpieces", f"(B, {S}, {P}, {E})" if S > 1 else f"(B, {P}, {E})", 0, False),
                 LayerRow(f"encoder layers {c.cut_layer + 1}-{c.encoder_num_layers} (own fine-tuned copy, "
                          f"{c.encoder_num_heads} heads, MLP {c.encoder_intermediate_size})", f"(B, {P}, {E})",
                          f"{c.encoder_top_layers + 1} x (B, {P}, {E})", parameter_count(top), True),

@@ -193,7 +193,7 @@ class TextClassifier:
         pieces = None
         if self.encoder is not None and cfg.encoder_top_layers:  # own fine-tuned top: wordpiece states
             pieces = piece_states(self.encoder, texts, [[(s, e) for _, s, e in sp] for sp in tokenized],
-                                  cfg.cut_layer)
+                                  cfg.shared_layers)
             for i, ps in enumerate(pieces):  # words after the encoder's own length limit are cut too
                 cut[i] += len(tokenized[i]) - ps.num_words
                 tokenized[i] = tokenized[i][: ps.num_words]

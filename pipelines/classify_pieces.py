@@ -25,7 +25,7 @@ __all__ = ["PieceStates", "piece_alignment", "piece_states", "pad_pieces"]
 
 @dataclass(frozen=True, slots=True)
 class PieceStates:
-    """One text: ``states`` (P, H) of one hidden layer over all P positions ([CLS] and [SEP] included);
+    """One text: ``states`` (S, P, H), S hidden layers over all P positions ([CLS] and [SEP] included);
     ``align`` (n, P): each of the n words kept (a prefix of the words asked for; fewer when the
     encoder cut the text) as equal weights over the wordpieces overlapping it; ``unknown``: words
     overlapping an [UNK] wordpiece."""
@@ -60,35 +60,37 @@ def piece_alignment(encoded: Encoded, words: Sequence[tuple[int, int]], unk_id: 
 
 
 def piece_states(encoder: ContextualEncoder, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
-                 layer: int, *, forward: Forward | None = None) -> list[PieceStates]:
-    """Run the shared encoder once and keep hidden state ``layer`` (0 = embeddings) of every wordpiece,
-    with each text's word alignment. Texts longer than the model are cut (longest_first)."""
-    if not 0 <= layer <= encoder.num_layers:
-        raise ValueError(f"layer must be in 0..{encoder.num_layers}, got {layer}")
+                 layers: Sequence[int], *, forward: Forward | None = None) -> list[PieceStates]:
+    """Run the shared encoder once and keep hidden states ``layers`` (0 = embeddings) of every
+    wordpiece, (S, P, H), with each text's word alignment. Texts longer than the model are cut
+    (longest_first)."""
+    layers = list(layers)
+    if not layers or not all(0 <= j <= encoder.num_layers for j in layers):
+        raise ValueError(f"layers must be in 0..{encoder.num_layers}, got {layers}")
     states = encoder.encode(texts, max_length=encoder.tokenizer.model_max_length, truncation="longest_first",
                             forward=forward)
     out = []
     for st, words in zip(states, spans):
         align, unknown = piece_alignment(st.encoded, words, encoder.tokenizer.unk_id)
-        out.append(PieceStates(np.ascontiguousarray(st.hidden[layer], dtype=np.float32), align, unknown))
+        out.append(PieceStates(np.ascontiguousarray(st.hidden[layers], dtype=np.float32), align, unknown))
     return out
 
 
 def pad_pieces(items: Sequence[PieceStates], min_words: int
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Right-pad a batch: states (B, P, H) float32, piece mask (B, P) bool, align (B, T, P) with
+    """Right-pad a batch: states (B, S, P, H) float32, piece mask (B, P) bool, align (B, T, P) with
     T >= ``min_words``, and word counts (B,)."""
     B = len(items)
-    P = max(int(x.states.shape[0]) for x in items)
-    H = int(items[0].states.shape[1])
+    S, _, H = (int(n) for n in items[0].states.shape)
+    P = max(int(x.states.shape[1]) for x in items)
     lengths = torch.tensor([x.num_words for x in items], dtype=torch.long)
     T = max(min_words, int(lengths.max()) if B else 0)
-    states = torch.zeros(B, P, H)  # (B, P, H)
+    states = torch.zeros(B, S, P, H)  # (B, S, P, H)
     mask = torch.zeros(B, P, dtype=torch.bool)  # (B, P)
     align = torch.zeros(B, T, P)  # (B, T, P)
     for r, x in enumerate(items):
-        p = x.states.shape[0]
-        states[r, :p] = torch.as_tensor(np.asarray(x.states, dtype=np.float32))
+        p = x.states.shape[1]
+        states[r, :, :p] = torch.as_tensor(np.asarray(x.states, dtype=np.float32))
         mask[r, :p] = True
         if x.num_words:
             align[r, : x.num_words, :p] = torch.as_tensor(np.asarray(x.align, dtype=np.float32))

@@ -86,7 +86,7 @@ def eval_main(argv: list[str] | None = None) -> int:
         if cfg.encoder_top_layers:  # its own fine-tuned top: the shared encoder's layer L-k, per wordpiece
             from training.classifier_finetune import cached_piece_states, evaluate_pieces
 
-            pieces = cached_piece_states(encoder, [x.text for x in items], layer=cfg.cut_layer, scheme=cfg.tokenizer,
+            pieces = cached_piece_states(encoder, [x.text for x in items], layers=cfg.shared_layers, scheme=cfg.tokenizer,
                                          lower=cfg.lower, label=f"{label}-test")
             index = {lab: i for i, lab in enumerate(labels)}
             report = evaluate_pieces(model, pieces, [index[x.label] for x in items], labels)

@@ -50,20 +50,24 @@ def _log(msg: str) -> None:
 # ---------------------------------------------------------------------- cached wordpiece states
 
 
-def cached_piece_states(encoder: ContextualEncoder, texts: Sequence[str], *, layer: int, scheme: str,
+def cached_piece_states(encoder: ContextualEncoder, texts: Sequence[str], *, layers: Sequence[int], scheme: str,
                         lower: bool = True, label: str = "texts", use_cache: bool = True) -> list[PieceStates]:
     """``pipelines.classify_pieces.piece_states`` for every text (states kept as fp16), read from or
-    written to the feature cache, keyed by the encoder, tokenizer, layer and texts."""
+    written to the feature cache, keyed by the encoder, tokenizer, layers and texts."""
     from training.contextual_features import CACHE, _key
 
     if not texts:
         return []
-    path = CACHE / f"{label}-pieces{layer}-{_key(encoder, texts, scheme, lower)}.npz" if use_cache else None
+    layers = list(layers)
+    tag = "-".join(map(str, layers))
+    path = CACHE / f"{label}-pieces{tag}-{_key(encoder, texts, scheme, lower)}.npz" if use_cache else None
     if path is not None and path.is_file():
         with np.load(path) as z:
             states, s_off, align, a_off, n_words, unknown = (z[k] for k in ("states", "s_off", "align", "a_off",
                                                                              "n_words", "unknown"))
-        _log(f"{label}: {len(texts)} texts' layer-{layer} wordpiece states read from {path}")
+        if states.ndim == 2:  # one layer, cached as (sum P, H)
+            states = states[:, None, :]
+        _log(f"{label}: {len(texts)} texts' layer-{tag} wordpiece states read from {path}")
     else:
         t0 = time.perf_counter()
         items: list[PieceStates] = []
@@ -71,11 +75,13 @@ def cached_piece_states(encoder: ContextualEncoder, texts: Sequence[str], *, lay
             chunk = list(texts[s: s + CHUNK])
             spans = [[(a, b) for _, a, b in tokenize_with_spans(t, lower=lower, scheme=scheme)] for t in chunk]
             items += [PieceStates(x.states.astype(np.float16), x.align, x.unknown)
-                      for x in piece_states(encoder, chunk, spans, layer)]
+                      for x in piece_states(encoder, chunk, spans, layers)]
             _log(f"{label}: {min(s + CHUNK, len(texts))}/{len(texts)} texts ({time.perf_counter() - t0:.0f} s)")
         H = encoder.hidden_size
-        states = np.concatenate([x.states for x in items]) if items else np.zeros((0, H), np.float16)
-        s_off = np.cumsum([0] + [len(x.states) for x in items]).astype(np.int64)
+        # (sum P, S, H): wordpieces first, so that one text is one contiguous slice
+        states = (np.concatenate([x.states.transpose(1, 0, 2) for x in items]) if items
+                  else np.zeros((0, len(layers), H), np.float16))
+        s_off = np.cumsum([0] + [x.states.shape[1] for x in items]).astype(np.int64)
         align = np.concatenate([x.align.ravel() for x in items]) if items else np.zeros(0, np.float32)
         a_off = np.cumsum([0] + [x.align.size for x in items]).astype(np.int64)
         n_words = np.array([x.num_words for x in items], np.int64)
@@ -88,8 +94,9 @@ def cached_piece_states(encoder: ContextualEncoder, texts: Sequence[str], *, lay
             _log(f"{label}: cached {states.nbytes / 1e6:.0f} MB in {path} ({time.perf_counter() - t0:.0f} s)")
     out = []
     for i in range(len(texts)):
-        st = states[s_off[i]: s_off[i + 1]]
-        out.append(PieceStates(st, align[a_off[i]: a_off[i + 1]].reshape(int(n_words[i]), len(st)), int(unknown[i])))
+        st = states[s_off[i]: s_off[i + 1]].transpose(1, 0, 2)  # (S, P, H)
+        out.append(PieceStates(st, align[a_off[i]: a_off[i + 1]].reshape(int(n_words[i]), st.shape[1]),
+                               int(unknown[i])))
     return out
 
 
@@ -223,8 +230,10 @@ def run(args: argparse.Namespace, argv: Sequence[str], splits: Any, train: list[
     if not 1 <= k <= L:
         raise SystemExit(f"--finetune-layers must be in 1..{L}")
     cut = L - k
-    layers = (tuple(range(cut, L + 1)) if args.encoder_layers == "all"
-              else tuple(int(x) % (L + 1) for x in args.encoder_layers.split(",")))
+    # "all": the input to the copied layers and their outputs; "every": every hidden state (the lower
+    # ones frozen, read from the shared encoder); else the listed indices
+    layers = (tuple(range(cut, L + 1)) if args.encoder_layers == "all" else tuple(range(L + 1))
+              if args.encoder_layers == "every" else tuple(int(x) % (L + 1) for x in args.encoder_layers.split(",")))
     hf = encoder.model.config
     config = TextCNNConfig(vocab_size=2, embed_dim=encoder.hidden_size, num_classes=len(splits.labels),
                            filter_sizes=args.filter_sizes, num_filters=args.num_filters, dropout=args.dropout,
@@ -235,7 +244,8 @@ def run(args: argparse.Namespace, argv: Sequence[str], splits: Any, train: list[
                            encoder_layer_norm_eps=hf.layer_norm_eps)
     print(format_summary(summary(config)), file=sys.stderr, flush=True)
     data = args.data if args.data in ("trec", "mr") else Path(args.data).stem
-    feats = {name: cached_piece_states(encoder, [x.text for x in items], layer=cut, scheme=args.tokenizer,
+    feats = {name: cached_piece_states(encoder, [x.text for x in items], layers=config.shared_layers,
+                                       scheme=args.tokenizer,
                                        lower=args.lower, label=f"{data}-{name}")
              for name, items in (("train", train), ("dev", dev), ("test", test))}
     index = {lab: i for i, lab in enumerate(splits.labels)}

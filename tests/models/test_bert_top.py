@@ -61,9 +61,8 @@ def _config(**kw):
 
 
 def test_config_checks_the_fine_tuned_top():
-    assert _config().cut_layer == 2
-    with pytest.raises(ValueError, match="mixed states"):
-        _config(encoder_layers=(1, 3))
+    assert _config().cut_layer == 2 and _config().shared_layers == (2,)
+    assert _config(encoder_layers=(0, 1, 3)).shared_layers == (0, 1, 2)  # frozen lower states join the mix
     with pytest.raises(ValueError, match="1..3"):
         _config(encoder_top_layers=4, encoder_layers=(3,))
     with pytest.raises(ValueError, match="encoder_num_heads"):
@@ -89,3 +88,16 @@ def test_artifact_round_trip_keeps_the_top_layers(tmp_path):
     table = text_cnn.summary(loaded.config)
     assert table["total"] == sum(p.numel() for p in loaded.parameters())
     assert any("own fine-tuned copy" in row["name"] for row in table["layers"])
+
+
+def test_frozen_lower_states_are_mixed_with_the_copied_layers_outputs():
+    torch.manual_seed(5)
+    model = TextCNN(_config(encoder_layers=(0, 2, 3))).eval()  # reads states 0 and 2, computes 3
+    states, mask = torch.randn(1, 2, 4, 16), torch.ones(1, 4, dtype=torch.bool)
+    align = torch.eye(4)[None, 1:3]  # words = pieces 1 and 2
+    x = model.contextual_input(states, mask, align)  # (1, 2, 3, 16)
+    top = model.encoder_top(states[:, 1], mask)
+    assert torch.equal(x[0, :, 0], states[0, 0, 1:3]) and torch.equal(x[0, :, 1], states[0, 1, 1:3])
+    assert torch.allclose(x[0, :, 2], top[1][0, 1:3])
+    with pytest.raises(ValueError, match="layers"):
+        model.contextual_input(states[:, :1], mask, align)
