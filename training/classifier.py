@@ -224,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "once per data set; --embedding-mode is then 'contextual'); default: --vectors decides")
     m.add_argument("--encoder-layers", default="all",
                    help="contextual: hidden states to mix (0 = the encoder's embeddings; 'all' = every one, with a "
-                        "learned softmax mix), or one index for a single layer")
+                        "learned softmax mix; with --finetune-layers K, 'all' = L-K..L and 'every' = 0..L, the lower "
+                        "ones frozen), or comma-separated indices")
     m.add_argument("--finetune-layers", type=int, default=0,
                    help="contextual: fine-tune a copy of the encoder's top K layers with the CNN (the states of "
                         "layer L-K are cached once; see training.classifier_finetune); 0 = frozen encoder")
