@@ -336,13 +336,13 @@ def test_contextual_artifact_checks_the_encoder(contextual_folder, tiny_encoder,
 # ---------------------------------------------------------------------- fine-tuned top layers
 
 
-def _finetuned_pair(tiny_encoder, tmp_path):
+def _finetuned_pair(tiny_encoder, tmp_path, layers=(1, 2)):
     """A frozen contextual CNN over the encoder's states 1, 2 and a fine-tuned one (k = 1, its own copy
     of layer 2 taken from the encoder) with the same CNN weights: saved, then loaded as classifiers."""
     from models.bert_top import load_bert_layers
 
     common = dict(vocab_size=2, embed_dim=16, num_classes=3, filter_sizes=(1, 2, 3), num_filters=5,
-                  embedding_mode="contextual", encoder="tiny-bert", encoder_layers=(1, 2), encoder_num_layers=2,
+                  embedding_mode="contextual", encoder="tiny-bert", encoder_layers=layers, encoder_num_layers=2,
                   tokenizer="ptb", conv_padding="wide")
     torch.manual_seed(4)
     frozen = TextCNN(TextCNNConfig(**common))
@@ -390,6 +390,15 @@ def test_fine_tuned_top_reads_the_shared_encoders_lower_layer_and_runs_its_own(t
     assert "own fine-tuned copy" in rows[1]["name"] and rows[1]["parameters"] > 0
     assert info["summary"]["total"] == sum(p.numel() for p in tuned.model.parameters())
     json.dumps(info)
+
+
+def test_fine_tuned_top_with_frozen_lower_states_in_the_mix(tiny_encoder, tmp_path):
+    frozen, tuned = _finetuned_pair(tiny_encoder, tmp_path, layers=(0, 1, 2))  # reads states 0 and 1, computes 2
+    assert tuned.model.config.shared_layers == (0, 1)
+    texts = ["Who was the kid playing ?", "the river bank", "It wasn't bad."]
+    for x, y in zip(frozen.classify(texts, top_k=10), tuned.classify(texts, top_k=10)):
+        assert x.label == y.label and y.logit == pytest.approx(x.logit, abs=1e-5)
+    assert "hidden states 0, 1" in tuned.info()["summary"]["layers"][0]["name"]
 
 
 def test_fine_tuned_top_cuts_long_texts_like_the_frozen_one(tiny_encoder, tmp_path):
