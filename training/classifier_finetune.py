@@ -308,6 +308,8 @@ def run(args: argparse.Namespace, argv: Sequence[str], splits: Any, train: list[
                         "licence": "Apache-2.0 (the encoder and the fine-tuned copy of its layers)",
                         "dim": encoder.hidden_size, "layers": list(layers), "fine_tuned_layers": list(range(cut + 1, L + 1))},
             "command": "python -m training.classifier " + shlex.join(argv),
+            "metrics": {"best_epoch": metrics["best_epoch"], "dev_accuracy": dev_report["accuracy"],
+                        "test_accuracy": metrics["test"]["accuracy"] if test else None},
             "seed": args.seed, "dry_run": args.dry_run, "training_seconds": round(train_seconds, 1),
             "machine": machine_line() + f", torch {torch.__version__} with {torch.get_num_threads()} thread(s)",
             "load_average_1_5_15_min": {"start": load_at_start, "end": _load_average()},
