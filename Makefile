@@ -73,6 +73,7 @@ soak: $(TEST_STAMP)
 eval: $(STAMP)
 	$(BIN)/lexiflow eval classifier --model artifacts/classifier/trec-cnn
 	$(BIN)/lexiflow eval classifier --model artifacts/classifier/mr-cnn
+	$(BIN)/lexiflow eval classifier --model artifacts/classifier/mr-minilm-ft-cnn --check-metrics
 	$(BIN)/lexiflow eval seq2seq artifacts/seq2seq/en-es-attn --beam 1,5
 	$(BIN)/lexiflow eval word2vec --shared-vocab --markdown
 	$(BIN)/lexiflow eval senses

@@ -36,6 +36,7 @@ from models.checkpoint import (
     save_artifact,
 )
 from models import text_cnn_card
+from models.bert_top import BertTopConfig, EncoderTop, parameter_count, words_from_pieces
 from models.vocab import TOKENIZERS, Vocab
 
 FORMAT = "textcnn-v1"
@@ -73,6 +74,13 @@ class TextCNNConfig:
     encoder: str | None = None
     encoder_layers: tuple[int, ...] = ()
     encoder_num_layers: int = 0  # the encoder's transformer layers (it has encoder_num_layers + 1 hidden states)
+    # k > 0: the artifact holds its own fine-tuned copy of the encoder's top k layers (models.bert_top)
+    # and reads the shared encoder's wordpiece states of layer encoder_num_layers - k (and of any lower
+    # layer among encoder_layers, frozen); encoder_layers above that come from its own copy
+    encoder_top_layers: int = 0
+    encoder_num_heads: int = 0
+    encoder_intermediate_size: int = 0
+    encoder_layer_norm_eps: float = 1e-12
 
     def __post_init__(self) -> None:
         self.encoder_layers = tuple(int(k) for k in self.encoder_layers)
@@ -104,10 +112,32 @@ class TextCNNConfig:
                                  f"got {self.encoder_layers}")
         elif self.encoder_layers:
             raise ValueError(f"encoder_layers is for embedding_mode 'contextual', not {self.embedding_mode!r}")
+        if self.encoder_top_layers:
+            k, L = self.encoder_top_layers, self.encoder_num_layers
+            if not self.contextual or not 1 <= k <= L:
+                raise ValueError(f"encoder_top_layers needs a contextual model and 1..{L} layers, got {k}")
+            if self.encoder_num_heads < 1 or self.encoder_intermediate_size < 1:
+                raise ValueError("encoder_top_layers needs encoder_num_heads and encoder_intermediate_size")
 
     @property
     def contextual(self) -> bool:
         return self.embedding_mode == "contextual"
+
+    @property
+    def cut_layer(self) -> int:
+        """The shared encoder's hidden state a fine-tuned top starts from (L - k)."""
+        return self.encoder_num_layers - self.encoder_top_layers
+
+    @property
+    def shared_layers(self) -> tuple[int, ...]:
+        """Fine-tuned top: the shared encoder's hidden states it reads (the frozen ones it mixes, then L - k)."""
+        return tuple(sorted({j for j in self.encoder_layers if j < self.cut_layer} | {self.cut_layer}))
+
+    def top_config(self) -> BertTopConfig | None:
+        if not self.encoder_top_layers:
+            return None
+        return BertTopConfig(self.encoder_top_layers, self.embed_dim, self.encoder_num_heads,
+                             self.encoder_intermediate_size, self.encoder_layer_norm_eps)
 
     @property
     def max_width(self) -> int:
@@ -132,6 +162,8 @@ class TextCNN(nn.Module):
         # contextual: softmax-weighted mix of the K hidden states, times a scale
         self.layer_logits = nn.Parameter(torch.zeros(len(c.encoder_layers))) if c.contextual else None
         self.layer_scale = nn.Parameter(torch.ones(())) if c.contextual else None
+        top = c.top_config()
+        self.encoder_top = EncoderTop(top) if top is not None else None
         if c.embedding_mode == "static":
             self.embedding.weight.requires_grad_(False)
         # multichannel: a second, frozen copy of the table
@@ -171,6 +203,24 @@ class TextCNN(nn.Module):
         if self.layer_logits is None:
             return []
         return torch.softmax(self.layer_logits.detach().float(), dim=0).tolist()
+
+    def contextual_input(self, states: torch.Tensor, piece_mask: torch.Tensor, align: torch.Tensor) -> torch.Tensor:
+        """A fine-tuned top's input to ``forward``/``explain``: the shared encoder's wordpiece states of
+        ``config.shared_layers`` (B, S, P, H) (the last is layer ``cut_layer``; (B, P, H) when S = 1)
+        with their mask (B, P) and the word alignment (B, T, P) -> word features (B, T, K, E) of
+        ``encoder_layers``."""
+        if self.encoder_top is None:
+            raise ValueError("this model has no fine-tuned encoder layers")
+        c = self.config
+        states = states.to(self.fc.weight.dtype)
+        if states.dim() == 3:
+            states = states.unsqueeze(1)  # (B, 1, P, H)
+        if states.size(1) != len(c.shared_layers):
+            raise ValueError(f"expected the states of layers {c.shared_layers}, got {states.size(1)}")
+        by_layer = {j: states[:, i] for i, j in enumerate(c.shared_layers)}  # frozen: (B, P, H) each
+        top = self.encoder_top(by_layer[c.cut_layer], piece_mask)  # k+1 x (B, P, H): layers cut..L
+        by_layer.update({c.cut_layer + i: h for i, h in enumerate(top)})
+        return words_from_pieces([by_layer[j] for j in c.encoder_layers], align)  # (B, T, K, E)
 
     def _embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         if self.embedding is None:  # contextual: input_ids are the features (B, T, K, E)
@@ -367,7 +417,19 @@ def summary(config: TextCNNConfig, *, seq_len: int = 32) -> dict[str, Any]:
         raise ValueError(f"seq_len must be >= 1, got {seq_len}")
     T = max(seq_len, c.max_width)
     V, E, Fn, C = c.vocab_size, c.embed_dim, c.num_filters, c.num_classes
-    if c.contextual:
+    if c.contextual and c.encoder_top_layers:
+        K, top, P = len(c.encoder_layers), c.top_config(), "P"
+        S = len(c.shared_layers)
+        rows = [LayerRow(f"encoder {c.encoder} hidden state{'s' if S > 1 else ''} "
+                         f"{', '.join(map(str, c.shared_layers))}, wordpieces (frozen, shipped separately)",
+                         f"(B, {P}) wordpieces", f"(B, {S}, {P}, {E})" if S > 1 else f"(B, {P}, {E})", 0, False),
+                LayerRow(f"encoder layers {c.cut_layer + 1}-{c.encoder_num_layers} (own fine-tuned copy, "
+                         f"{c.encoder_num_heads} heads, MLP {c.encoder_intermediate_size})", f"(B, {P}, {E})",
+                         f"{c.encoder_top_layers + 1} x (B, {P}, {E})", parameter_count(top), True),
+                LayerRow(f"words = mean of their wordpieces, states {list(c.encoder_layers)}",
+                         f"{c.encoder_top_layers + 1} x (B, {P}, {E})", f"(B, {T}, {K}, {E})", 0, False),
+                LayerRow(f"layer mix (softmax over {K} + scale)", f"(B, {T}, {K}, {E})", f"(B, {T}, {E})", K + 1, True)]
+    elif c.contextual:
         K = len(c.encoder_layers)
         rows = [LayerRow(f"encoder {c.encoder} hidden states {list(c.encoder_layers)}, word = mean of its "
                          "wordpieces (frozen, shipped separately)", f"(B, {T}) words", f"(B, {T}, {K}, {E})", 0, False),

@@ -33,7 +33,14 @@ def render(config: Any, labels: Sequence[str], metrics: Mapping[str, Any],
         f"{config.num_filters} feature maps each), format `{config.format}`.",
         "",
         f"- Labels: {', '.join(labels)}",
-        (f"- Input: the hidden states {list(config.encoder_layers)} of the encoder `{config.encoder}` "
+        (f"- Input: the hidden states {', '.join(map(str, getattr(config, 'shared_layers', ())))} of every wordpiece "
+         f"from the encoder `{config.encoder}` "
+         f"({config.embed_dim}-d; frozen, not part of this artifact: it ships as a package and is checked by name "
+         f"and size at load time), then this artifact's own fine-tuned copy of the encoder's layers "
+         f"{config.cut_layer + 1}-{config.encoder_num_layers}; one vector per word = the mean of its wordpieces, "
+         f"states {list(config.encoder_layers)} mixed by a learned softmax"
+         if getattr(config, "encoder_top_layers", 0) else
+         f"- Input: the hidden states {list(config.encoder_layers)} of the encoder `{config.encoder}` "
          f"({config.embed_dim}-d; frozen, not part of this artifact: it ships as a package and is checked by name "
          "and size at load time), one vector per word = the mean of its wordpieces, mixed by a learned softmax "
          "over the layers" if getattr(config, "contextual", False) else

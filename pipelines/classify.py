@@ -19,6 +19,10 @@ Two kinds of artifact: word-embedding CNNs (GloVe, word2vec, random) and context
 input is each word's hidden states from the shipped encoder (the mean of its wordpieces'). A
 contextual artifact holds only the CNN: ``load(folder, encoder=...)`` takes the service's one
 ``ContextualEncoder`` and checks its name, layer count and width against the artifact's config.
+A contextual artifact with fine-tuned top layers (``encoder_top_layers = k``) also holds its own
+copy of the encoder's top k layers: it takes the shared encoder's wordpiece states of layer L - k
+(``pipelines.classify_pieces``), runs its layers on them in torch, then forms words; the shared
+encoder itself is never changed (``/v1/embeddings`` and ``/v1/senses`` read it as shipped).
 Text is tokenized with the scheme recorded in the artifact (``models.vocab.TOKENIZERS``).
 
 Evidence: the model explains its logit per (window, width); windows of different widths that
@@ -40,6 +44,7 @@ from models.checkpoint import ArtifactError, load_config
 from models.tensors import pad_batch
 from models.text_cnn import TextCNN
 from models.vocab import Vocab, tokenize_with_spans
+from pipelines.classify_pieces import pad_pieces, piece_states
 from pipelines.embeddings.contextual import ContextualEncoder
 from pipelines.errors import ResourceError
 
@@ -185,7 +190,16 @@ class TextClassifier:
             spans = tokenize_with_spans(t, lower=cfg.lower, scheme=cfg.tokenizer)
             cut.append(max(0, len(spans) - limit) if limit is not None else 0)
             tokenized.append(spans[:limit] if limit is not None else spans)
-        if self.encoder is not None:
+        pieces = None
+        if self.encoder is not None and cfg.encoder_top_layers:  # own fine-tuned top: wordpiece states
+            pieces = piece_states(self.encoder, texts, [[(s, e) for _, s, e in sp] for sp in tokenized],
+                                  cfg.shared_layers)
+            for i, ps in enumerate(pieces):  # words after the encoder's own length limit are cut too
+                cut[i] += len(tokenized[i]) - ps.num_words
+                tokenized[i] = tokenized[i][: ps.num_words]
+            unknown = [ps.unknown for ps in pieces]
+            lengths_all = [ps.num_words for ps in pieces]
+        elif self.encoder is not None:
             states = self.encoder.word_features(texts, [[(s, e) for _, s, e in sp] for sp in tokenized],
                                                 cfg.encoder_layers)
             for i, st in enumerate(states):  # words after the encoder's own length limit are cut too
@@ -200,7 +214,10 @@ class TextClassifier:
         out: list[Classification | None] = [None] * len(texts)
         with torch.inference_mode():
             for batch in self._batches(lengths_all):
-                if self.encoder is not None:
+                if pieces is not None:
+                    p_states, p_mask, align, lengths = pad_pieces([pieces[i] for i in batch], cfg.max_width)
+                    x = self.model.contextual_input(p_states, p_mask, align)  # (B, T, K, E)
+                elif self.encoder is not None:
                     x, lengths = _pad_features([states[i].vectors for i in batch], cfg.max_width)
                 else:
                     x, lengths = pad_batch([id_lists[i] for i in batch], pad_id=self.vocab.pad_id,
@@ -271,6 +288,7 @@ class TextClassifier:
             "lowercase": cfg.lower,
             "tokenizer": cfg.tokenizer,
             "encoder": ({"name": cfg.encoder, "layers": list(cfg.encoder_layers),
+                         "fine_tuned_layers": list(range(cfg.cut_layer + 1, cfg.encoder_num_layers + 1)),
                          "layer_weights": [round(w, 4) for w in self.model.layer_weights()],
                          "version": self.encoder.version if self.encoder is not None else None}
                         if cfg.contextual else None),

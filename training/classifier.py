@@ -224,7 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "once per data set; --embedding-mode is then 'contextual'); default: --vectors decides")
     m.add_argument("--encoder-layers", default="all",
                    help="contextual: hidden states to mix (0 = the encoder's embeddings; 'all' = every one, with a "
-                        "learned softmax mix), or one index for a single layer")
+                        "learned softmax mix; with --finetune-layers K, 'all' = L-K..L and 'every' = 0..L, the lower "
+                        "ones frozen), or comma-separated indices")
+    m.add_argument("--finetune-layers", type=int, default=0,
+                   help="contextual: fine-tune a copy of the encoder's top K layers with the CNN (the states of "
+                        "layer L-K are cached once; see training.classifier_finetune); 0 = frozen encoder")
+    m.add_argument("--encoder-lr", type=float, default=3e-5, help="AdamW rate of the fine-tuned layers")
+    m.add_argument("--warmup-fraction", type=float, default=0.1, help="fine-tuning: linear warm-up share of steps")
+    m.add_argument("--evals-per-epoch", type=int, default=2, help="fine-tuning: dev evaluations per epoch")
     m.add_argument("--tokenizer", choices=TOKENIZERS, default="ptb",
                    help="ptb: clitics split as TREC and PTB do (what 's, do n't); words: the old regex (whole "
                         "contractions). Recorded in the artifact")
@@ -339,6 +346,13 @@ def main(argv: list[str] | None = None) -> int:
         train, dev, test = train[:DRY_RUN_EXAMPLES], dev[: DRY_RUN_EXAMPLES // 4], test[: DRY_RUN_EXAMPLES // 4]
     _log(f"data {args.data}: {len(train)} train / {len(dev)} dev / {len(test)} test, labels {splits.labels}")
 
+    if args.finetune_layers:
+        if args.embedding_mode != "contextual":
+            raise SystemExit("--finetune-layers comes with --embeddings contextual")
+        from training.classifier_finetune import run
+
+        return run(args, argv, splits, train, dev, test, started=started, load_at_start=load_at_start,
+                   dry_run_batches=DRY_RUN_BATCHES)
     use_vectors = args.vectors != "none"
     contextual = args.embedding_mode == "contextual"
     encoder = None

@@ -83,12 +83,26 @@ def eval_main(argv: list[str] | None = None) -> int:
                   f"the installed encoder is {encoder.name} ({encoder.num_layers}, {encoder.hidden_size}-d)", file=sys.stderr)
             return 2
         label = data if data in ("trec", "mr") else Path(data).stem
+        if cfg.encoder_top_layers:  # its own fine-tuned top: the shared encoder's layer L-k, per wordpiece
+            from training.classifier_finetune import cached_piece_states, evaluate_pieces
+
+            pieces = cached_piece_states(encoder, [x.text for x in items], layers=cfg.shared_layers, scheme=cfg.tokenizer,
+                                         lower=cfg.lower, label=f"{label}-test")
+            index = {lab: i for i, lab in enumerate(labels)}
+            report = evaluate_pieces(model, pieces, [index[x.label] for x in items], labels)
+            report.pop("predictions")
+            return _report(args, folder, model, meta, report, data, split, started)
         features = word_features(encoder, [x.text for x in items], scheme=cfg.tokenizer, lower=cfg.lower,
                                  label=f"{label}-test")
     enc = encode(items, vocab, {lab: i for i, lab in enumerate(labels)}, lower=lower, scheme=cfg.tokenizer,
                  features=features)
     report = evaluate(model, batches(enc, batch_size=args.batch_size, pad_id=vocab.pad_id,
                                      min_length=cfg.max_width, layers=list(cfg.encoder_layers) or None), labels)
+    return _report(args, folder, model, meta, report, data, split, started)
+
+
+def _report(args: argparse.Namespace, folder: str, model: text_cnn.TextCNN, meta: dict, report: dict, data: str,
+            split: str, started: float) -> int:
     report.update(model=str(folder), data=data, split=split, seconds=round(time.perf_counter() - started, 2))
     if args.json:
         print(json.dumps(report, indent=2))

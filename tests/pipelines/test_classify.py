@@ -331,3 +331,78 @@ def test_contextual_artifact_checks_the_encoder(contextual_folder, tiny_encoder,
                               tiny_tokenizer, name="tiny-bert", version="test")
     with pytest.raises(ResourceError, match="16-d.*8-d"):
         TextClassifier.load(contextual_folder, encoder=wider)
+
+
+# ---------------------------------------------------------------------- fine-tuned top layers
+
+
+def _finetuned_pair(tiny_encoder, tmp_path, layers=(1, 2)):
+    """A frozen contextual CNN over the encoder's states 1, 2 and a fine-tuned one (k = 1, its own copy
+    of layer 2 taken from the encoder) with the same CNN weights: saved, then loaded as classifiers."""
+    from models.bert_top import load_bert_layers
+
+    common = dict(vocab_size=2, embed_dim=16, num_classes=3, filter_sizes=(1, 2, 3), num_filters=5,
+                  embedding_mode="contextual", encoder="tiny-bert", encoder_layers=layers, encoder_num_layers=2,
+                  tokenizer="ptb", conv_padding="wide")
+    torch.manual_seed(4)
+    frozen = TextCNN(TextCNNConfig(**common))
+    tuned = TextCNN(TextCNNConfig(**common, encoder_top_layers=1, encoder_num_heads=2, encoder_intermediate_size=32))
+    missing, _ = tuned.load_state_dict(frozen.state_dict(), strict=False)
+    assert all(m.startswith("encoder_top.") for m in missing)
+    load_bert_layers(tuned.encoder_top, tiny_encoder.model.state_dict(), first=1)
+    out = []
+    for name, model in (("frozen", frozen), ("tuned", tuned)):
+        text_cnn.save(model, tmp_path / name, vocab=Vocab(["<pad>", "<unk>"]), labels=LABELS, metrics={},
+                      data_card={"name": name}, dtype=None)
+        out.append(TextClassifier.load(tmp_path / name, encoder=tiny_encoder))
+    return out
+
+
+def test_fine_tuned_top_reads_the_shared_encoders_lower_layer_and_runs_its_own(tiny_encoder, tmp_path):
+    frozen, tuned = _finetuned_pair(tiny_encoder, tmp_path)
+    texts = ["Who was the kid playing ?", "the river bank", "x", "", "Who is unbelievable zzz", "It wasn't bad."]
+    a, b = frozen.classify(texts, top_k=100), tuned.classify(texts, top_k=100)
+    # an unchanged copy of layer 2 gives the frozen model's answers: same words, states, evidence
+    for text, x, y in zip(texts, a, b):
+        assert (x.label, x.num_tokens, x.unknown_tokens) == (y.label, y.num_tokens, y.unknown_tokens)
+        assert y.logit == pytest.approx(x.logit, abs=1e-5)
+        assert [(e.start, e.end, e.widths) for e in y.evidence] == [(e.start, e.end, e.widths) for e in x.evidence]
+        if y.num_tokens:
+            assert y.bias + sum(e.contribution for e in y.evidence) == pytest.approx(y.logit, abs=1e-9)
+        for e in y.evidence:
+            assert e.text == text[e.start:e.end]
+    assert b[4].unknown_tokens == 1
+    # one by one as in a batch
+    for text, y in zip(texts, b):
+        assert tuned.classify([text], top_k=100)[0].logit == pytest.approx(y.logit, abs=1e-5)
+    # the classifier's own layer is what runs: changing it changes the answer, never the shared encoder
+    before = {k: v.clone() for k, v in tiny_encoder.model.state_dict().items()}
+    with torch.no_grad():
+        for p in tuned.model.encoder_top.parameters():
+            p.add_(0.5 * torch.randn_like(p))
+    changed = tuned.classify(texts)
+    assert any(abs(c.logit - y.logit) > 1e-3 for c, y in zip(changed, b))
+    assert all(torch.equal(v, tiny_encoder.model.state_dict()[k]) for k, v in before.items())
+    info = tuned.info()
+    assert info["encoder"]["fine_tuned_layers"] == [2] and frozen.info()["encoder"]["fine_tuned_layers"] == []
+    rows = info["summary"]["layers"]
+    assert "hidden state 1" in rows[0]["name"] and rows[0]["parameters"] == 0
+    assert "own fine-tuned copy" in rows[1]["name"] and rows[1]["parameters"] > 0
+    assert info["summary"]["total"] == sum(p.numel() for p in tuned.model.parameters())
+    json.dumps(info)
+
+
+def test_fine_tuned_top_with_frozen_lower_states_in_the_mix(tiny_encoder, tmp_path):
+    frozen, tuned = _finetuned_pair(tiny_encoder, tmp_path, layers=(0, 1, 2))  # reads states 0 and 1, computes 2
+    assert tuned.model.config.shared_layers == (0, 1)
+    texts = ["Who was the kid playing ?", "the river bank", "It wasn't bad."]
+    for x, y in zip(frozen.classify(texts, top_k=10), tuned.classify(texts, top_k=10)):
+        assert x.label == y.label and y.logit == pytest.approx(x.logit, abs=1e-5)
+    assert "hidden states 0, 1" in tuned.info()["summary"]["layers"][0]["name"]
+
+
+def test_fine_tuned_top_cuts_long_texts_like_the_frozen_one(tiny_encoder, tmp_path):
+    frozen, tuned = _finetuned_pair(tiny_encoder, tmp_path)
+    text = " ".join(["the kid"] * 40)
+    (x,), (y,) = frozen.classify([text]), tuned.classify([text])
+    assert (y.num_tokens, y.truncated_tokens) == (x.num_tokens, x.truncated_tokens) and y.truncated_tokens > 0

@@ -110,3 +110,32 @@ def test_model_detail_shows_the_layer_table_of_both_kinds(client):
         assert d["metrics"]["test"]["accuracy"] >= 0.93
     kinds = {m["name"]: m.get("kind") for m in client.get("/v1/models").json()["models"] if m["task"] == "classify"}
     assert kinds["trec-cnn"] == "non-static" and kinds["trec-minilm-cnn"] == "contextual"
+
+
+FINE_TUNED = "mr-minilm-ft-cnn"
+
+
+def test_the_fine_tuned_mr_model_answers_with_evidence_and_its_layer_table(client):
+    """The MR contextual CNN with its own fine-tuned top encoder layers, served beside the others and
+    reading the one shared encoder."""
+    texts = ["A gorgeous, witty, seductive movie.", "It was not terrible, actually.", "A dull, lifeless mess."]
+    body = client.post("/v1/classify", json={"text": texts, "top_k": 50, "model": FINE_TUNED}).json()
+    assert body["model"] == FINE_TUNED and body["labels"] == ["negative", "positive"]
+    assert [r["label"] for r in body["results"]][::2] == ["positive", "negative"]
+    for text, res in zip(texts, body["results"]):
+        assert res["unknown_tokens"] == 0 and res["evidence"]
+        spans = [(e["token_start"], e["token_end"]) for e in res["evidence"]]
+        assert len(spans) == len(set(spans))
+        for e in res["evidence"]:
+            assert e["text"] == text[e["start"]:e["end"]] and e["width"] == max(e["widths"])
+        assert res["bias"] + sum(e["contribution"] for e in res["evidence"]) == pytest.approx(res["logit"], abs=1e-6)
+    one = client.post("/v1/classify", json={"text": texts[1], "model": FINE_TUNED}).json()["results"][0]
+    assert one["logit"] == pytest.approx(body["results"][1]["logit"], abs=1e-4)
+    d = client.get(f"/v1/models/{FINE_TUNED}").json()
+    enc = d["encoder"]
+    assert enc["name"] == "sentence-transformers/all-MiniLM-L6-v2" and enc["fine_tuned_layers"]
+    rows = d["summary"]["layers"]
+    assert rows[0]["parameters"] == 0 and not rows[0]["trainable"]  # the shared encoder: not part of the artifact
+    assert "own fine-tuned copy" in rows[1]["name"] and rows[1]["parameters"] > 1_000_000
+    assert d["summary"]["total"] == sum(layer["parameters"] for layer in rows)
+    assert d["metrics"]["test"]["accuracy"] >= 0.8 and d["data_card"]["vectors"]["fine_tuned_layers"]

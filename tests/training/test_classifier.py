@@ -266,3 +266,42 @@ def test_word2vec_embeddings_read_the_shipped_word2vec_artifact(tiny_csv, tmp_pa
     vectors = meta["data_card"]["vectors"]
     assert vectors["name"] == "wikitext2-sg" and vectors["dim"] == model.config.embed_dim == 100
     assert vectors["found"] >= len(vocab) // 2  # plain English words are in the WikiText-2 vocabulary
+
+
+@pytest.mark.slow
+def test_fine_tuning_dry_run_trains_the_top_layers_and_ships_them(tiny_csv, tmp_path, monkeypatch):
+    """--finetune-layers 1: the shipped encoder's layer-5 wordpiece states are cached once; the
+    artifact holds the CNN and its own trained copy of layer 6, and serves through the pipeline."""
+    from models.bert_top import load_bert_layers
+    from models.text_cnn import TextCNN
+    from training import classifier_eval, contextual_features
+
+    monkeypatch.setattr(contextual_features, "CACHE", tmp_path / "features")
+    out = tmp_path / "ft"
+    argv = ["--data", str(tiny_csv), "--text-column", "question", "--label-column", "kind", "--embeddings", "contextual",
+            "--finetune-layers", "1", "--encoder-lr", "1e-3", "--filter-sizes", "1,2", "--num-filters", "8",
+            "--batch-size", "8", "--dry-run", "--progress", "never", "--output", str(out)]
+    assert main(argv) == 0
+    assert len(sorted((tmp_path / "features").glob("*pieces5*.npz"))) == 2  # train and dev
+    model, vocab, labels, meta = text_cnn.load(out)
+    cfg = model.config
+    assert (cfg.encoder_top_layers, cfg.cut_layer, cfg.encoder_layers) == (1, 5, (5, 6))
+    assert meta["data_card"]["vectors"]["fine_tuned_layers"] == [6] and "--finetune-layers" in meta["data_card"]["command"]
+    assert meta["metrics"]["history"] and meta["metrics"]["dev"]["accuracy"] >= 0
+    encoder = contextual_features.load_encoder()
+    start = TextCNN(cfg)
+    load_bert_layers(start.encoder_top, encoder.model.state_dict(), first=5)
+    moved = [not torch.allclose(a, b.to(a.dtype), atol=1e-3) for a, b in
+             zip(model.encoder_top.state_dict().values(), start.encoder_top.state_dict().values())]
+    assert any(moved)  # the copy was trained (the shared encoder is not: it is never saved)
+    size = sum(p.stat().st_size for p in out.iterdir())
+    assert size < 10e6  # one fp16 layer + the CNN
+
+    from pipelines.classify import TextClassifier
+
+    clf = TextClassifier.load(out, encoder=encoder)
+    (r,) = clf.classify(["who's the king of spain ?"], top_k=3)
+    assert r.label in labels and r.num_tokens == 7 and r.evidence
+    monkeypatch.setattr(contextual_features, "CACHE", tmp_path / "features-eval")
+    assert classifier_eval.eval_main([str(out), "--data", str(tiny_csv), "--text-column", "question",
+                                      "--label-column", "kind"]) == 0
