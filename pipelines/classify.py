@@ -47,6 +47,7 @@ from models.vocab import Vocab, tokenize_with_spans
 from pipelines.classify_pieces import pad_pieces, piece_states
 from pipelines.embeddings.contextual import ContextualEncoder
 from pipelines.errors import ResourceError
+from pipelines.typed_text import read_typed
 
 __all__ = ["Evidence", "Classification", "TextClassifier"]
 
@@ -184,15 +185,19 @@ class TextClassifier:
         if limit is not None and limit < 1:
             raise ValueError(f"max_tokens must be >= 1, got {limit}")
         cfg = self.model.config
+        # contractions typed without apostrophes read as the training data writes them ("whats" as
+        # "what's"); spans are mapped back to the typed text for the evidence
+        typed = [read_typed(t, sentence=False) for t in texts]
+        model_texts = [tt.text for tt in typed]
         tokenized = []
         cut = []
-        for t in texts:
+        for t in model_texts:
             spans = tokenize_with_spans(t, lower=cfg.lower, scheme=cfg.tokenizer)
             cut.append(max(0, len(spans) - limit) if limit is not None else 0)
             tokenized.append(spans[:limit] if limit is not None else spans)
         pieces = None
         if self.encoder is not None and cfg.encoder_top_layers:  # own fine-tuned top: wordpiece states
-            pieces = piece_states(self.encoder, texts, [[(s, e) for _, s, e in sp] for sp in tokenized],
+            pieces = piece_states(self.encoder, model_texts, [[(s, e) for _, s, e in sp] for sp in tokenized],
                                   cfg.shared_layers)
             for i, ps in enumerate(pieces):  # words after the encoder's own length limit are cut too
                 cut[i] += len(tokenized[i]) - ps.num_words
@@ -200,7 +205,7 @@ class TextClassifier:
             unknown = [ps.unknown for ps in pieces]
             lengths_all = [ps.num_words for ps in pieces]
         elif self.encoder is not None:
-            states = self.encoder.word_features(texts, [[(s, e) for _, s, e in sp] for sp in tokenized],
+            states = self.encoder.word_features(model_texts, [[(s, e) for _, s, e in sp] for sp in tokenized],
                                                 cfg.encoder_layers)
             for i, st in enumerate(states):  # words after the encoder's own length limit are cut too
                 cut[i] += len(tokenized[i]) - len(st.vectors)
@@ -223,7 +228,8 @@ class TextClassifier:
                     x, lengths = pad_batch([id_lists[i] for i in batch], pad_id=self.vocab.pad_id,
                                            min_length=cfg.max_width)
                 for i, ex in zip(batch, self.model.explain(x, lengths, per_filter=False)):
-                    out[i] = self._result(texts[i], tokenized[i], unknown[i], cut[i], ex, top_k)
+                    typed_spans = [(tok, *typed[i].span(a, b)) for tok, a, b in tokenized[i]]  # type: ignore[misc]
+                    out[i] = self._result(texts[i], typed_spans, unknown[i], cut[i], ex, top_k)
         return out  # type: ignore[return-value]
 
     def _batches(self, lengths: list[int]) -> list[list[int]]:

@@ -71,7 +71,9 @@ def _word_at(text: str, k: int) -> str:
     return m.group(0).replace("'", "") if m else ""
 
 
-def read_typed(text: str) -> TypedText:
+def read_typed(text: str, *, sentence: bool = True) -> TypedText:
+    """``sentence=False``: restore apostrophes only (no capital, no final mark), for models that
+    read text in any case and without sentence marks, such as the classifiers."""
     chars: list[str] = []
     origin: list[int] = []
     last = 0
@@ -84,7 +86,10 @@ def read_typed(text: str) -> TypedText:
         last = cut
     chars += text[last:]
     origin += range(last, len(text))
-    out = _LOWER_I.sub("I", "".join(chars))  # same length
+    out = "".join(chars)
+    if not sentence:
+        return TypedText(out, tuple(origin))
+    out = _LOWER_I.sub("I", out)  # same length
     first = _FIRST_LETTER.search(out)
     word = _word_at(out, first.start(1)) if first else ""
     if word.isalpha() and word.islower():

@@ -219,6 +219,22 @@ def test_shipped_trec_model_classifies_real_questions():
     assert info["data_card"]["sizes"]["test"] == 500
 
 
+def test_contractions_typed_without_apostrophes_read_as_written():
+    """"whats" is read as "what's" (TREC writes "What 's"): the same answer and scores as the text
+    with its apostrophes, and the evidence still quotes what was typed."""
+    clf = TextClassifier.load(TREC_ARTIFACT)
+    typed = ["whats a neutron star", "wheres the statue of liberty", "whos the richest man in the world"]
+    written = ["what's a neutron star", "where's the statue of liberty", "who's the richest man in the world"]
+    got, want = clf.classify(typed, top_k=5), clf.classify(written, top_k=5)
+    for text, g, w in zip(typed, got, want):
+        assert g.label == w.label and g.probabilities == pytest.approx(w.probabilities)
+        assert g.evidence and all(text[ev.start:ev.end] == ev.text for ev in g.evidence)
+    assert [r.label for r in got] == ["DESC", "LOC", "HUM"]
+    # a word that is also an English word is read as typed
+    [its] = clf.classify(["its tail is long"], top_k=10)
+    assert all("it's" not in ev.text for ev in its.evidence)
+
+
 @pytest.fixture(scope="module")
 def wide_classifier(tmp_path_factory):
     """Wide windows of several widths hang over the edges of short texts: many cover the same words."""
