@@ -65,7 +65,7 @@ ARTIFACTS_DIR = Path(__file__).resolve().parent.parent / "artifacts"
 DEFAULT_WSD = ARTIFACTS_DIR / "senses" / "wsd.json"  # lexiflow eval senses --wordnet
 DEFAULT_WORDNET = ARTIFACTS_DIR / "wordnet"  # python -m training.wordnet
 # which shipped artifact is the default when several are found (the first found otherwise)
-PREFERRED = {"classifier": ("trec-cnn",), "seq2seq": ("en-es-attn",)}
+PREFERRED = {"classifier": ("trec-minilm-cnn",), "seq2seq": ("en-es-attn",)}
 HOW_TO_TRAIN = {"classifier": "lexiflow train classifier --output {folder}/NAME",
                 "seq2seq": "lexiflow train seq2seq --output {folder}/NAME"}
 

@@ -61,7 +61,7 @@ class Settings(BaseSettings):
         None, description="sense-verdict calibration; default: <artifacts_dir>/senses/calibration.json")
     classifiers: dict[str, Path] | None = Field(
         None, description="name -> CNN classifier artifact folder; default: every folder in <artifacts_dir>/classifier "
-                          "(trec-cnn first: the first is the default)")
+                          "(trec-minilm-cnn first: the first is the default)")
     translators: dict[str, Path] | None = Field(
         None, description="name -> seq2seq artifact folder; default: every folder in <artifacts_dir>/seq2seq")
     tasks: list[Task] = Field(default_factory=lambda: list(TASKS), min_length=1,

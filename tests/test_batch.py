@@ -247,7 +247,8 @@ def test_torch_tasks_equal_the_pipelines(tmp_path):
 
     src = write_jsonl(tmp_path / "in.jsonl", [{"text": s} for s in SENTENCES])
     clf = TextClassifier.load(ROOT / "artifacts" / "classifier" / "trec-cnn", name="trec-cnn")
-    assert run_batch("classify", "-i", src, "-o", tmp_path / "c.jsonl", "--top-k", "2", "--chunk-size", "4") == 0
+    assert run_batch("classify", "-i", src, "-o", tmp_path / "c.jsonl", "--top-k", "2", "--chunk-size", "4",
+                     "--model", "trec-cnn") == 0
     for row, text in zip(read_jsonl(tmp_path / "c.jsonl"), SENTENCES):
         assert_close(result_fields(row), json.loads(json.dumps(dump(classify_result(clf.classify([text], top_k=2)[0])))))
 

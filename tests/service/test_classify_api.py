@@ -14,7 +14,7 @@ PROBLEM = "application/problem+json"
 def test_classify_batch_labels_probabilities_and_evidence(client):
     texts = ["How far is it from Denver to Aspen?", "Who wrote the novel Moby Dick?",
              "What does NASA stand for?", "Where is the Eiffel Tower?"]
-    r = client.post("/v1/classify", json={"text": texts, "top_k": 3})
+    r = client.post("/v1/classify", json={"text": texts, "top_k": 3, "model": "trec-cnn"})
     assert r.status_code == 200, r.text
     body = ClassifyResponse.model_validate(r.json()).model_dump()
     assert body["model"] == "trec-cnn" and body["labels"] == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
@@ -29,6 +29,17 @@ def test_classify_batch_labels_probabilities_and_evidence(client):
             assert text[e["start"]:e["end"]] == e["text"] and e["width"] in (3, 4, 5) and e["filters"]
         contributions = [e["contribution"] for e in res["evidence"]]
         assert contributions == sorted(contributions, reverse=True)
+
+
+def test_the_default_classifier_is_the_contextual_trec_model(client):
+    """trec-minilm-cnn answers when no model is named (README: why), with its own filter widths."""
+    texts = ["whats a neutron star", "Who wrote the novel Moby Dick?", "wheres the statue of liberty"]
+    body = client.post("/v1/classify", json={"text": texts, "top_k": 3}).json()
+    assert body["model"] == "trec-minilm-cnn"
+    assert [res["label"] for res in body["results"]] == ["DESC", "HUM", "LOC"]
+    for text, res in zip(texts, body["results"]):  # its filters have widths 1, 2 and 3
+        assert res["evidence"] and all(text[e["start"]:e["end"]] == e["text"] and e["width"] in (1, 2, 3)
+                                       for e in res["evidence"])
 
 
 def test_evidence_contributions_add_up_to_the_logit(client):
@@ -56,7 +67,7 @@ def test_short_odd_and_long_texts(client, text):
 
 
 def test_unknown_words_are_counted(client):
-    res = client.post("/v1/classify", json={"text": "Who is zzqxjw qqxzzv?"}).json()["results"][0]
+    res = client.post("/v1/classify", json={"text": "Who is zzqxjw qqxzzv?", "model": "trec-cnn"}).json()["results"][0]
     assert res["unknown_tokens"] == 2
 
 
