@@ -7,10 +7,19 @@ import os
 import platform
 import re
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cpu_model", "machine", "machine_line", "usable_cores"]
+__all__ = ["cpu_model", "machine", "machine_line", "package_version", "usable_cores"]
+
+
+def package_version(name: str) -> str:
+    """The installed version of a distribution, "unknown" when it is not installed."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def usable_cores() -> int:

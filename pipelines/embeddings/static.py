@@ -41,6 +41,7 @@ import numpy as np
 from gensim.models import KeyedVectors
 
 from models.atomic import old_path
+from models.runcard import package_version
 from pipelines.errors import InputError, ResourceError
 from pipelines.embeddings.vector_files import (  # noqa: F401 - names of static's API, re-exported
     ARTIFACT_FORMAT,
@@ -70,7 +71,6 @@ from pipelines.embeddings.vector_files import (  # noqa: F401 - names of static'
     _check_shape,
     _load_native,
     _load_text_or_binary,
-    _package_version,
     _sniff_format,
 )
 
@@ -144,7 +144,7 @@ class StaticVectors:
             folder = ensure_glove_converted(cache_dir, force=True)
             kv = _load_native(path)
             _check_shape(kv, GLOVE_ROWS, GLOVE_DIM, path)
-        version = _package_version(GLOVE_PACKAGE)
+        version = package_version(GLOVE_PACKAGE)
         return cls(kv, name=name, version=version, source=f"{GLOVE_PACKAGE}=={version} (cached at {folder})",
                    lowercase=True, fmt="glove-6b-package")
 

@@ -16,7 +16,6 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import numpy as np
 from gensim.models import KeyedVectors
 
 from models.atomic import old_path, swap_in_folder
+from models.runcard import package_version
 from pipelines.errors import ResourceError
 
 log = logging.getLogger("lexiflow.pipelines")
@@ -66,13 +66,6 @@ def shipped_word2vec_path() -> Path:
         if (base / WORD2VEC_ARTIFACT / "config.json").is_file():
             return base / WORD2VEC_ARTIFACT
     return _REPO_ROOT / WORD2VEC_ARTIFACT
-
-
-def _package_version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 # ----- atomic folders ------------------------------------------------------------------------------
@@ -213,7 +206,7 @@ def read_glove_package(root: Path | None = None) -> tuple[list[str], np.ndarray]
 
 
 def _glove_meta() -> dict[str, Any]:
-    return {"format": GLOVE_CACHE_FORMAT, "package": GLOVE_PACKAGE, "package_version": _package_version(GLOVE_PACKAGE),
+    return {"format": GLOVE_CACHE_FORMAT, "package": GLOVE_PACKAGE, "package_version": package_version(GLOVE_PACKAGE),
             "rows": GLOVE_ROWS, "dim": GLOVE_DIM, "lowercase": True}
 
 

@@ -273,18 +273,6 @@ def test_the_recorded_tokenizer_is_used(wide_classifier, tiny_classifier):
 
 
 @pytest.fixture(scope="module")
-def tiny_encoder(tiny_tokenizer):
-    from transformers import BertConfig, BertModel
-
-    from pipelines import ContextualEncoder
-
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=tiny_tokenizer.vocab_size, hidden_size=16, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=32, max_position_embeddings=32)
-    return ContextualEncoder(BertModel(config), tiny_tokenizer, name="tiny-bert", version="test")
-
-
-@pytest.fixture(scope="module")
 def contextual_folder(tmp_path_factory):
     cfg = TextCNNConfig(vocab_size=2, embed_dim=16, num_classes=3, filter_sizes=(1, 2, 3), num_filters=5,
                         embedding_mode="contextual", encoder="tiny-bert", encoder_layers=(0, 1, 2),

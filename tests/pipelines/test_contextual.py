@@ -6,19 +6,8 @@ import base64
 
 import numpy as np
 import pytest
-import torch
 
 from pipelines import ContextualEncoder, InputError, LayerChoice, ResourceError, encode_base64
-
-
-@pytest.fixture(scope="module")
-def tiny_encoder(tiny_tokenizer):
-    from transformers import BertConfig, BertModel
-
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=tiny_tokenizer.vocab_size, hidden_size=16, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=32, max_position_embeddings=32)
-    return ContextualEncoder(BertModel(config), tiny_tokenizer, name="tiny-bert", version="test")
 
 
 def test_shapes_and_layers(tiny_encoder):

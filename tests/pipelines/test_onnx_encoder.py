@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from pipelines import ContextualEncoder, LayerChoice, ResourceError
 from pipelines.embeddings import onnx_encoder
@@ -26,15 +25,10 @@ SENTENCES = [
 
 
 @pytest.fixture(scope="module")
-def tiny_folder(tmp_path_factory, tiny_tokenizer):
-    """A tiny BERT saved as a Hugging Face folder (config.json + model.safetensors)."""
-    from transformers import BertConfig, BertModel
-
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=tiny_tokenizer.vocab_size, hidden_size=16, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=32, max_position_embeddings=32)
+def tiny_folder(tmp_path_factory, tiny_encoder):
+    """The tiny BERT (conftest) saved as a Hugging Face folder (config.json + model.safetensors)."""
     folder = tmp_path_factory.mktemp("tiny-bert")
-    BertModel(config).save_pretrained(folder)
+    tiny_encoder.model.save_pretrained(folder)
     return folder
 
 
