@@ -151,14 +151,6 @@ def _merge(rows: list[list[float]], tgt_groups: list[list[int]], src_groups: lis
     return out
 
 
-def model_input(text: str) -> str:
-    """The text as the model reads it (``pipelines.typed_text.read_typed``): apostrophes restored
-    in contractions typed without them, a lone "i" as "I", and the final mark a sentence lacks.
-    Tatoeba's sentences all end with one; without it the model tends to repeat itself: "I can't
-    find my keys" gave "... mis llaves las llaves de mis llaves"."""
-    return read_typed(text).text
-
-
 def _renormalise(row: Any) -> list[float]:
     total = float(sum(row))
     return [float(v) / total for v in row] if total > 0 else [float(v) for v in row]
