@@ -79,9 +79,6 @@ class Settings(BaseSettings):
         description="longest a batch waits for more requests, only while the encoder is busy (callers of the last "
                     "batch coming back); an idle encoder runs a request at once")
     batch_queue_max: int = Field(512, ge=1, description="sequences waiting for the encoder before 429")
-    otel: bool = Field(False, description="FastAPI's native OpenTelemetry spans, metrics and logs (when a provider is "
-                                          "configured); off by default: the per-request check for a provider costs "
-                                          "time on the event loop")
     request_timeout_s: float = Field(30.0, gt=0, description="longest a request waits for the encoder (504)")
     body_timeout_s: float = Field(
         30.0, gt=0, le=3600,

@@ -338,13 +338,3 @@ def test_full_engine_over_http_when_loaded():
         r = c.post("/v1/lemmatize", json={"text": "x", "engine": "full"})
         assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
         assert "'full' is not loaded" in r.json()["detail"]
-
-
-def test_fastapi_native_telemetry_is_off_unless_asked_for():
-    """The per-request look-up of an OpenTelemetry provider is skipped by default (LEXIFLOW_OTEL)."""
-    off = create_app(Settings())
-    assert not off._native_telemetry.enabled()
-    assert (off._telemetry["tracing"], off._telemetry["metrics"], off._telemetry["logs"]) == (False, False, False)
-    on = create_app(Settings(otel=True))
-    assert on._telemetry["tracing"] and on._telemetry["metrics"] and on._telemetry["logs"]
-    assert TestClient(off).get("/livez").status_code == 200
