@@ -6,10 +6,11 @@ sentences: per word, ``/v1/senses/compare``'s grouping (k automatic) against the
 senses (adjusted Rand index, exactly right or not), and whether each sentence's most probable
 WordNet sense is one of the synsets that fit the intended sense.
 
-    PYTHONPATH=$PWD python bench/homonyms.py [--set 1|2] [--json]
+    PYTHONPATH=$PWD python bench/homonyms.py [--set 1|2|3] [--json]
 
 ``--set 2`` runs the second set (``bench/homonyms2.py``: ten other words, sentences typed as people
-type them), written after the first set had been looked at and before anything was run on it.
+type them), written after the first set had been looked at and before anything was run on it;
+``--set 3`` the third (``bench/homonyms3.py``), written the same way in session 6.
 """
 
 from __future__ import annotations
@@ -118,8 +119,8 @@ def run(comparer, homonyms: dict[str, list[tuple[set[str], list[str]]]] | None =
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--json", action="store_true")
-    p.add_argument("--set", type=int, choices=(1, 2), default=1,
-                   help="1: the first ten words (default); 2: bench/homonyms2.py, ten other words")
+    p.add_argument("--set", type=int, choices=(1, 2, 3), default=1,
+                   help="1: the first ten words (default); 2: bench/homonyms2.py; 3: bench/homonyms3.py")
     args = p.parse_args(argv)
     import torch
 
@@ -128,11 +129,12 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     pipelines = load_pipelines(Settings(tasks=["senses"], lemmatize_engines=["rule"]).load_plan())
-    if args.set == 2:
+    if args.set in (2, 3):
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         from homonyms2 import HOMONYMS_2
+        from homonyms3 import HOMONYMS_3
 
-        out = run(pipelines.senses, HOMONYMS_2)
+        out = run(pipelines.senses, HOMONYMS_2 if args.set == 2 else HOMONYMS_3)
     else:
         out = run(pipelines.senses)
     out["set"] = args.set

@@ -159,14 +159,10 @@ def group_main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from evals.senses import ENCODER_NAME
     from evals.wic import DEFAULT_CACHE, DEFAULT_SEED, load_wic
-    from evals.wsd import _atomic_json, _log, lemma_split, polysemous_keys
-    from pipelines.embeddings.contextual import ContextualEncoder
-    from pipelines.lemmatize import Lemmatizer
-    from pipelines.loading import DEFAULT_WORDNET, DEFAULT_WSD, default_encoder_path
+    from evals.wsd import _atomic_json, _log, eval_components, lemma_split, polysemous_keys
+    from pipelines.loading import DEFAULT_WSD
     from pipelines.senses import SenseComparer
-    from pipelines.wordnet import SenseInventory
     from pipelines.wsd import Disambiguator, WsdParams
 
     p = argparse.ArgumentParser(prog="lexiflow eval senses --wordnet --stage group")
@@ -181,10 +177,11 @@ def group_main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     config = json.loads(args.out.read_text(encoding="utf-8"))
     params = WsdParams.from_dict(config, source=str(args.out))
-    encoder = ContextualEncoder.load(default_encoder_path(), name=ENCODER_NAME)
-    lemmatizer = Lemmatizer.load("rule")
-    inventory = SenseInventory.load(DEFAULT_WORDNET)
-    dis = Disambiguator(lemmatizer=lemmatizer, encoder=encoder, inventory=inventory, params=params, cache_size=64)
+    from pipelines.lesk import WordBags
+
+    encoder, lemmatizer, inventory, glove = eval_components(args.threads)
+    dis = Disambiguator(lemmatizer=lemmatizer, encoder=encoder, inventory=inventory, params=params, cache_size=64,
+                        words=WordBags(glove) if params.weights.get("lesk") else None)
     comparer = SenseComparer(lemmatizer=lemmatizer, encoder=encoder, disambiguator=dis)
     dev_lemmas, test_lemmas = lemma_split(inventory.lemmas(), load_wic(DEFAULT_CACHE, seed=args.seed),
                                           seed=args.seed)

