@@ -39,6 +39,8 @@ RUN if [ -n "$EXTRAS" ]; then python -m pip install ".[$EXTRAS]" && python -m pi
 RUN python -c "from pathlib import Path; from pipelines.embeddings.static import ensure_glove_converted; print(ensure_glove_converted(Path('/opt/lexiflow-cache')))"
 # The encoder exported to ONNX (LEXIFLOW_ENCODER_BACKEND=onnx, the default) once, at build time.
 RUN LEXIFLOW_CACHE_DIR=/opt/lexiflow-cache lexiflow build-encoder
+# The WordNet inventory unpacked once with its record offsets: every worker memory-maps them.
+RUN python -c "from pipelines.loading import DEFAULT_WORDNET; from pipelines.wordnet import SenseInventory; SenseInventory.load(DEFAULT_WORDNET, cache_dir='/opt/lexiflow-cache')"
 
 # ---------------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime

@@ -226,11 +226,12 @@ class TextCNN(nn.Module):
         if self.embedding is None:  # contextual: input_ids are the features (B, T, K, E)
             w = torch.softmax(self.layer_logits, dim=0)  # (K,)
             return self.layer_scale * torch.einsum("btke,k->bte", input_ids.to(w.dtype), w)  # (B, T, E)
-        x = self.embedding(input_ids)  # (B, T, E)
+        dtype = self.fc.weight.dtype  # a served table may be kept in fp16 (``load``): rows are cast on lookup
+        x = self.embedding(input_ids).to(dtype)  # (B, T, E)
         if self.embedding_static is not None:
             # Kim: each filter is applied to both channels and the results are added. Convolution is
             # linear, so conv(a) + conv(b) - bias == conv(a + b): convolve the sum, with the bias once.
-            x = x + self.embedding_static(input_ids)  # (B, T, E)
+            x = x + self.embedding_static(input_ids).to(dtype)  # (B, T, E)
         return x
 
     # ------------------------------------------------------------------ forward
@@ -504,8 +505,19 @@ def save(
     )
 
 
+def _stored_dtype(path: Path, name: str) -> torch.dtype | None:
+    """torch.float16 when the tensor ``name`` is stored in fp16 in the safetensors file, else None."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        if name not in f.keys():
+            return None
+        return torch.float16 if f.get_slice(name).get_dtype() == "F16" else None
+
+
 def load(folder: str | Path) -> tuple[TextCNN, Vocab, list[str], dict[str, Any]]:
-    """Rebuild the model from config.json, load its weights (as fp32) and check that the vocabulary,
+    """Rebuild the model from config.json, load its weights (as fp32; an embedding table stored in fp16
+    stays fp16, its rows cast on lookup) and check that the vocabulary,
     labels and padding id agree with it. Returns (model in eval mode, vocab, labels, meta) where meta
     holds ``config``, ``metrics``, ``data_card`` and ``model_card`` (README text or None)."""
     folder = Path(folder)
@@ -545,6 +557,9 @@ def load(folder: str | Path) -> tuple[TextCNN, Vocab, list[str], dict[str, Any]]
         if not torch.all(emb.weight[config.padding_idx] == 0):
             raise ArtifactError(f"{folder / WEIGHTS_FILE}: the padding row {config.padding_idx} of the embedding "
                                 "is not zero")
+    if _stored_dtype(folder / WEIGHTS_FILE, "embedding.weight") == torch.float16:
+        for emb in tables:  # stored in fp16: keeping it so halves its memory and changes no value
+            emb.to(torch.float16)
     model.eval()
     metrics = read_json(folder / METRICS_FILE) if (folder / METRICS_FILE).exists() else {}
     data_card = read_json(folder / DATA_CARD_FILE) if (folder / DATA_CARD_FILE).exists() else {}

@@ -100,6 +100,7 @@ class LoadPlan:
     encoder_path: Path | None
     encoder_backend: str  # torch | onnx (ContextualEncoder.load)
     encoder_forward_tokens: int  # padded tokens per forward pass (ContextualEncoder.max_batch_tokens)
+    encoder_streams: int  # ONNX Runtime: forward groups side by side (ContextualEncoder.load)
     static_models: Mapping[str, str]
     cache_dir: Path
     calibration: Path
@@ -207,7 +208,7 @@ def _load_encoder(plan: LoadPlan, out: Pipelines) -> None:
 
     set_torch_threads(plan.torch_threads)
     options = dict(backend=plan.encoder_backend, cache_dir=plan.cache_dir, threads=plan.torch_threads,
-                   max_batch_tokens=plan.encoder_forward_tokens)
+                   max_batch_tokens=plan.encoder_forward_tokens, streams=plan.encoder_streams)
     if plan.encoder_path is None:
         out.encoder = ContextualEncoder.load(
             default_encoder_path(), name=ENCODER_NAME, version=package_version(ENCODER_PACKAGE),
@@ -238,7 +239,7 @@ def _load_senses(plan: LoadPlan, out: Pipelines) -> None:
     assert out.encoder is not None, "senses needs the encoder component first"
     params = WsdParams.load(plan.wsd)
     out.wsd = Disambiguator(lemmatizer=out.lemmatizers["rule"], encoder=out.encoder,
-                            inventory=SenseInventory.load(plan.wordnet), params=params,
+                            inventory=SenseInventory.load(plan.wordnet, cache_dir=plan.cache_dir), params=params,
                             words=sense_word_bags(plan, out) if params.weights.get("lesk") else None)
     out.senses = SenseComparer(lemmatizer=out.lemmatizers["rule"], encoder=out.encoder, disambiguator=out.wsd,
                                calibration=Calibration.load(plan.calibration))

@@ -72,6 +72,12 @@ class Settings(BaseSettings):
         description="padded tokens per encoder forward pass: a batch is sorted by length and cut into groups of at "
                     "most this many (padding wasted on short sentences costs more than smaller groups; measured in "
                     "BENCHMARKS.md)")
+    encoder_streams: int = Field(
+        2, ge=1, le=16,
+        description="ONNX Runtime only: a batch of two or more sentences is cut into at least this many forward "
+                    "groups that run side by side on one session, each run with LEXIFLOW_TORCH_THREADS intra-op "
+                    "threads (their thread pools sleep when idle); 1: the groups run one after the other "
+                    "(measured in BENCHMARKS.md)")
     batching: bool = Field(True, description="gather concurrent encoder requests into batches")
     batch_max_tokens: int = Field(8192, ge=64, description="padded tokens per encoder batch")
     batch_max_wait_ms: float = Field(
@@ -159,7 +165,8 @@ class Settings(BaseSettings):
         return LoadPlan(components=components(names), lemmatize_engines=tuple(self.lemmatize_engines),
                         spacy_model=self.spacy_model, tokenizer_path=self.tokenizer_path,
                         encoder_path=self.encoder_path, encoder_backend=self.encoder_backend,
-                        encoder_forward_tokens=self.encoder_forward_tokens, static_models=static, cache_dir=self.cache_dir,
+                        encoder_forward_tokens=self.encoder_forward_tokens, encoder_streams=self.encoder_streams,
+                        static_models=static, cache_dir=self.cache_dir,
                         calibration=self.senses_calibration or self.artifacts_dir / "senses" / "calibration.json",
                         wsd=self.artifacts_dir / "senses" / "wsd.json", wordnet=self.artifacts_dir / "wordnet",
                         classifiers=found["classify"], translators=found["translate"],

@@ -13,6 +13,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -96,7 +97,9 @@ class ContextualEncoder:
 
     def __init__(self, model: torch.nn.Module | None, tokenizer: WordPieceTokenizer, *, name: str, version: str,
                  max_batch_tokens: int = 8192, sentence_max_length: int | None = None,
-                 runner: Runner | None = None, config: object | None = None) -> None:
+                 runner: Runner | None = None, config: object | None = None, streams: int = 1) -> None:
+        """``streams``: forward groups run side by side on this many threads (the ``runner``
+        must allow concurrent calls, as an ONNX Runtime session does); 1 runs them one after the other."""
         if model is None and (runner is None or config is None):
             raise ValueError("a ContextualEncoder needs a torch model, or a runner and the model's config")
         cfg = config if config is not None else model.config  # type: ignore[union-attr]
@@ -122,6 +125,8 @@ class ContextualEncoder:
         self.sentence_max_length: int = min(sentence_max_length or tokenizer.model_max_length,
                                             tokenizer.model_max_length)
         self._lock = threading.Lock()  # one forward pass at a time per process: threads are set deliberately
+        self.streams = max(1, int(streams)) if runner is not None else 1
+        self._pool: ThreadPoolExecutor | None = None
 
     @property
     def backend(self) -> str:
@@ -130,11 +135,15 @@ class ContextualEncoder:
     @classmethod
     def load(cls, folder: str | Path, *, name: str | None = None, version: str = "local",
              tokenizer: WordPieceTokenizer | None = None, backend: Backend = "torch",
-             cache_dir: str | Path | None = None, threads: int = 1, max_batch_tokens: int = 8192) -> ContextualEncoder:
+             cache_dir: str | Path | None = None, threads: int = 1, max_batch_tokens: int = 8192,
+             streams: int = 1) -> ContextualEncoder:
         """Any local Hugging Face BERT folder (config.json + weights + tokenizer files). Never downloads.
 
         ``backend``: ``torch``, or ``onnx`` (ONNX Runtime, fp32; the model file is built from ``folder``
-        into ``cache_dir`` on first use, see ``onnx_encoder.build``); ``threads``: its intra-op threads."""
+        into ``cache_dir`` on first use, see ``onnx_encoder.build``); ``threads``: the cores it may
+        use (torch's or ONNX Runtime's intra-op threads); ``streams`` (ONNX Runtime only): run a
+        batch's forward groups on that many threads side by side on the one session (a batch is cut
+        into at least that many groups; a lone sentence still gets every intra-op thread)."""
         from transformers import AutoConfig, AutoModel
 
         folder = Path(folder)
@@ -160,7 +169,7 @@ class ContextualEncoder:
                                 "`lexiflow build-encoder` to see why, or set LEXIFLOW_ENCODER_BACKEND=torch") from exc
         return cls(None, tok, name=name or folder.name, version=version, config=config,
                    max_batch_tokens=max_batch_tokens, sentence_max_length=sentence_max_length(folder),
-                   runner=onnx_encoder.OnnxRunner(path, threads=threads))
+                   runner=onnx_encoder.OnnxRunner(path, threads=threads), streams=streams)
 
     def info(self) -> dict[str, object]:
         cfg = self.config
@@ -173,6 +182,7 @@ class ContextualEncoder:
                       + cfg.num_hidden_layers * (4 * h * h + 4 * h + 2 * h * inter + inter + h + 4 * h)
                       + h * h + h)
             runtime = self.runner.info() if hasattr(self.runner, "info") else {"backend": "custom"}
+            runtime["streams"] = self.streams
         return {"name": self.name, "version": self.version, "architecture": cfg.architectures[0]
                 if getattr(cfg, "architectures", None) else type(self.model).__name__,
                 "layers": self.num_layers, "hidden_size": self.hidden_size, "parameters": params,
@@ -188,16 +198,31 @@ class ContextualEncoder:
         """
         order = sorted(range(len(encoded)), key=lambda i: encoded[i].length)
         out: list[np.ndarray | None] = [None] * len(encoded)
+        groups: list[list[int]] = []
         start = 0
         while start < len(order):
             end = start + 1
             while end < len(order) and encoded[order[end]].length * (end - start + 1) <= self.max_batch_tokens:
                 end += 1
-            group = order[start:end]
-            for i, hidden in zip(group, self._forward_group([encoded[i] for i in group])):
-                out[i] = hidden
+            groups.append(order[start:end])
             start = end
+        with self._lock:
+            if self.streams > 1 and len(encoded) > 1:
+                spread = _spread(groups, self.streams)
+                results = self._streams().map(lambda g: self._forward_group([encoded[i] for i in g]), spread)
+                for group, hidden in zip(spread, results):
+                    for i, h in zip(group, hidden):
+                        out[i] = h
+            else:
+                for group in groups:
+                    for i, hidden in zip(group, self._forward_group([encoded[i] for i in group])):
+                        out[i] = hidden
         return out  # type: ignore[return-value]
+
+    def _streams(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.streams, thread_name_prefix="lexiflow-encoder")
+        return self._pool
 
     def _forward_group(self, group: Sequence[Encoded]) -> list[np.ndarray]:
         width = max(e.length for e in group)
@@ -209,14 +234,13 @@ class ContextualEncoder:
             ids[row, :n] = e.input_ids[:n]
             types[row, :n] = e.token_type_ids[:n]
             mask[row, :n] = 1
-        with self._lock:
-            if self.runner is not None:
-                stacked = self.runner(ids, mask, types)  # (L+1, B, T, H)
-            else:
-                with torch.inference_mode():
-                    out = self.model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask),
-                                     token_type_ids=torch.from_numpy(types), output_hidden_states=True)
-                stacked = torch.stack(out.hidden_states, dim=0).float().numpy()  # (L+1, B, T, H)
+        if self.runner is not None:  # the caller holds self._lock
+            stacked = self.runner(ids, mask, types)  # (L+1, B, T, H)
+        else:
+            with torch.inference_mode():
+                out = self.model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask),
+                                 token_type_ids=torch.from_numpy(types), output_hidden_states=True)
+            stacked = torch.stack(out.hidden_states, dim=0).float().numpy()  # (L+1, B, T, H)
         return [np.ascontiguousarray(stacked[:, row, : e.length], dtype=np.float32) for row, e in enumerate(group)]
 
     def encode_ids(self, sequences: Sequence[Sequence[int]], *, max_length: int | None = None, truncate: bool = False,
@@ -313,6 +337,19 @@ class ContextualEncoder:
                                  code="span-not-encoded", given=[s, t], item=n)
             out[n] = st.hidden[:, pieces].mean(axis=1)
         return out
+
+
+def _spread(groups: list[list[int]], streams: int) -> list[list[int]]:
+    """At least ``streams`` groups when there are that many sequences: the largest group is halved
+    until then (each stream gets work); the largest first, so that the pool balances."""
+    groups = [list(g) for g in groups]
+    while len(groups) < streams:
+        big = max(range(len(groups)), key=lambda k: len(groups[k]))
+        if len(groups[big]) < 2:
+            break
+        g = groups.pop(big)
+        groups += [g[: len(g) // 2], g[len(g) // 2:]]
+    return sorted(groups, key=lambda g: -len(g))
 
 
 def encode_base64(array: np.ndarray) -> str:

@@ -245,7 +245,13 @@ def test_round_trip_keeps_every_non_default_setting(tmp_path):
     # fp16 storage (the default) halves the file and stays close
     text_cnn.save(model, tmp_path / "b", vocab=vocab, labels=labels, metrics={}, data_card={})
     half, *_ = text_cnn.load(tmp_path / "b")
-    assert half.embedding.weight.dtype == torch.float32
+    # the embedding tables stay as stored (fp16: half the memory), the rest is fp32
+    assert half.embedding.weight.dtype == half.embedding_static.weight.dtype == torch.float16
+    assert half.fc.weight.dtype == torch.float32
+    upcast, *_ = text_cnn.load(tmp_path / "b")
+    upcast.embedding.float()
+    upcast.embedding_static.float()
+    assert torch.equal(half(ids, lengths), upcast(ids, lengths))  # keeping fp16 changes no value
     assert (tmp_path / "b" / "model.safetensors").stat().st_size < 0.6 * (tmp_path / "a" / "model.safetensors").stat().st_size
     assert torch.allclose(half(ids, lengths), model(ids, lengths), atol=2e-2)
 

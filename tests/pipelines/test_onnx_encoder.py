@@ -56,6 +56,36 @@ def test_tiny_export_gives_every_hidden_state_of_pytorch(tiny_pair):
                                        torch_enc.pool(a, LayerChoice(-1), pooling), atol=1e-5)
 
 
+def test_streams_run_groups_side_by_side_with_the_same_answers(tiny_pair, tiny_tokenizer, monkeypatch):
+    import threading
+
+    from pipelines.embeddings.contextual import _spread
+
+    torch_enc, onnx_enc, path = tiny_pair
+    two = ContextualEncoder(None, tiny_tokenizer, name="tiny", version="test", config=torch_enc.model.config,
+                            runner=OnnxRunner(path, threads=1), streams=2, max_batch_tokens=16)
+    assert two.streams == 2 and two.info()["streams"] == 2
+    seen: set[str] = set()
+    run = two._forward_group
+
+    def spy(group):  # noqa: ANN001, ANN202
+        seen.add(threading.current_thread().name)
+        return run(group)
+
+    monkeypatch.setattr(two, "_forward_group", spy)
+    texts = ["the kids playing", "a", "who was playing the bank river money ?", "x y z a b c the kids were", "the"]
+    for a, b in zip(onnx_enc.encode(texts), two.encode(texts)):
+        np.testing.assert_allclose(b.hidden, a.hidden, atol=1e-6)
+    assert seen and all(name.startswith("lexiflow-encoder") for name in seen)  # the streams' threads ran them
+    seen.clear()
+    (one,) = two.encode(["a lone sentence"])  # one sentence: no split, run on the caller's thread
+    assert seen == {threading.current_thread().name} and one.hidden.shape[0] == 3
+    # at least as many groups as streams when there are that many sequences; largest first
+    assert _spread([[0, 1, 2, 3, 4]], 2) == [[2, 3, 4], [0, 1]]
+    assert _spread([[0]], 2) == [[0]] and _spread([[0, 1, 2]], 4) == [[0], [1], [2]]
+    assert ContextualEncoder(torch_enc.model, tiny_tokenizer, name="t", version="t", streams=2).streams == 1
+
+
 def test_build_is_cached_deterministic_and_described(tiny_pair, tiny_folder, tmp_path):
     _, onnx_enc, path = tiny_pair
     manifest = json.loads((path.parent / "manifest.json").read_text())

@@ -134,3 +134,50 @@ def test_shipped_inventory_matches_wordnet_30():
     assert hyper == ("00004475-n",) and inv.lemma_names(hyper[0])[0] == "organism"
     assert 0 < len(hypo) <= 12
     assert len(inv.senses("bank", "n")[1].related[0]) >= 1  # the money bank's hypernym (financial institution)
+
+
+def _write_artifact(folder, tiny):  # noqa: ANN001, ANN202
+    data = serialize(tiny)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "senses.tsv.gz").write_bytes(data)
+    (folder / "config.json").write_text(json.dumps({"format": FORMAT, "file": "senses.tsv.gz",
+                                                    "sha256": hashlib.sha256(data).hexdigest()}))
+    return data
+
+
+def test_records_are_found_by_binary_search_in_any_order():
+    lines = [json.dumps({"format": FORMAT, "lexnames": list(LEXNAMES)}),
+             "i\tzebra\t{}", "s\t2-n\t[1]", "i\tapple\t{\"n\": [\"1-n\"]}", "s\t1-n\t[0]", "i\tzebra\t{\"v\": []}", ""]
+    inv = SenseInventory.from_lines("\n".join(lines))
+    assert inv.lemmas() == ["apple", "zebra"] and len(inv) == 2
+    assert inv._index.get("zebra") == '{"v": []}'  # a repeated key: the last record wins, as in a dict
+    assert "apple" in inv and "apples" not in inv and inv._synsets["1-n"] == "[0]"
+    with pytest.raises(ResourceError, match="line 3"):
+        SenseInventory.from_lines("\n".join(lines[:2] + ["x\tbad\t{}"] + lines[2:]))
+    with pytest.raises(ResourceError, match="line 2"):
+        SenseInventory.from_lines("\n".join(lines[:1] + ["i\tno-value"]))
+
+
+def test_cache_maps_the_records_and_is_rebuilt_when_damaged(tmp_path):
+    import mmap
+
+    raw = _write_artifact(tmp_path / "wn", tiny_inventory())
+    plain = SenseInventory.load(tmp_path / "wn")
+    built = SenseInventory.load(tmp_path / "wn", cache_dir=tmp_path / "cache")
+    stem = tmp_path / "cache" / "wordnet" / hashlib.sha256(raw).hexdigest()
+    assert stem.with_suffix(".tsv").is_file() and stem.with_suffix(".s.npy").is_file()
+    mapped = SenseInventory.load(tmp_path / "wn", cache_dir=tmp_path / "cache")
+    assert isinstance(mapped._synsets.buf, mmap.mmap)
+    for inv in (built, mapped):
+        assert inv.senses("bank") == plain.senses("bank") and inv.lemmas() == plain.lemmas()
+    stem.with_suffix(".s.npy").write_bytes(b"not numpy")
+    again = SenseInventory.load(tmp_path / "wn", cache_dir=tmp_path / "cache")
+    assert again.senses("bank") == plain.senses("bank")
+
+
+def test_a_cache_that_cannot_be_written_falls_back_to_memory(tmp_path):
+    _write_artifact(tmp_path / "wn", tiny_inventory())
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache folder would go")
+    inv = SenseInventory.load(tmp_path / "wn", cache_dir=blocker)
+    assert isinstance(inv._synsets.buf, bytes) and inv.senses("bank")[0].synset == "09213565-n"

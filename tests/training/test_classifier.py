@@ -110,7 +110,7 @@ def test_a_vector_text_file_fills_the_embeddings(tiny_csv, tmp_path):
                  "--embedding-mode", "static", "--num-filters", "3", "--dry-run", "--output", str(out)]) == 0
     model = text_cnn.load(out)[0]
     saved_vocab = text_cnn.load(out)[1]
-    assert torch.allclose(model.embedding.weight[saved_vocab.id("how")], torch.tensor([0.0, 0.0, 1.0, 0.0]))
+    assert torch.allclose(model.embedding.weight[saved_vocab.id("how")].float(), torch.tensor([0.0, 0.0, 1.0, 0.0]))
 
 
 def test_stratified_split_is_seeded_and_keeps_every_label():
@@ -189,7 +189,7 @@ def test_vectors_vocab_adds_pretrained_words_never_seen_in_training(tiny_csv, tm
                  "--output", str(out)]) == 0
     model, vocab, _, _ = text_cnn.load(out)
     assert "sun" in vocab and "zebra" not in vocab and vocab.itos.count("who") == 1
-    assert torch.allclose(model.embedding.weight[vocab.id("sun")], torch.tensor([0.0, 0.0, 1.0]), atol=1e-3)
+    assert torch.allclose(model.embedding.weight[vocab.id("sun")].float(), torch.tensor([0.0, 0.0, 1.0]), atol=1e-3)
     # rand mode has no use for pretrained words: the vocabulary stays the training words
     assert main(["--data", str(tiny_csv), "--text-column", "question", "--label-column", "kind", "--vectors", str(vec),
                  "--vectors-vocab", "3", "--embedding-mode", "rand", "--embed-dim", "4", "--num-filters", "3",
@@ -208,7 +208,7 @@ def test_embed_std_rescales_pretrained_rows_and_the_words_added_after_training(t
     # the found training rows [2,0], [0,2], [-2,0]: six entries, mean 1/3, sample variance (102/9)/5
     factor = 0.5 / (102 / 45) ** 0.5
     assert meta["data_card"]["vectors"]["scaled_by"] == pytest.approx(factor, rel=1e-5)
-    table = model.embedding.weight  # static: frozen, so exactly the scaled vectors (fp16-rounded)
+    table = model.embedding.weight.float()  # static: frozen, so exactly the scaled vectors (fp16-rounded)
     assert torch.allclose(table[vocab.id("where")], torch.tensor([0.0, 2 * factor]), atol=1e-3)
     assert torch.allclose(table[vocab.id("zebra")], torch.tensor([0.0, -2 * factor]), atol=1e-3)  # added after training
     rand = tmp_path / "rand"
