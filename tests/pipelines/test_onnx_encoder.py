@@ -119,7 +119,7 @@ def test_shipped_encoder_on_onnx_agrees_with_pytorch(real_encoder):
     """The service's default backend (ONNX) against PyTorch on the shipped model: every hidden state."""
     from pipelines.loading import ENCODER_NAME, default_encoder_path
 
-    assert real_encoder.backend == "onnxruntime"  # the default setting
+    assert real_encoder.backend == "onnxruntime" and real_encoder.streams == 2  # the default settings
     torch_enc = ContextualEncoder.load(default_encoder_path(), name=ENCODER_NAME, tokenizer=real_encoder.tokenizer)
     for a, b in zip(torch_enc.encode(SENTENCES), real_encoder.encode(SENTENCES)):
         num = (a.hidden * b.hidden).sum(-1)
