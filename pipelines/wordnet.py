@@ -141,7 +141,7 @@ def _parse(buf: bytes | mmap.mmap, source: str) -> tuple[dict, _Records, _Record
 class SenseInventory:
     """Lemma -> senses. Records stay as their JSON text in one buffer until a lemma is looked up
     (loading the whole of WordNet as Python objects would cost about 400 MB per worker, a dict of
-    its record strings about 100 MB; the buffer is 37 MB, or a shared memory map)."""
+    its record strings about 100 MB; the buffer is 26 MB, or a shared memory map)."""
 
     def __init__(self, lexnames: Sequence[str], synsets: Mapping[str, str], index: Mapping[str, str], *,
                  source: str = "in memory", version: str = "local") -> None:

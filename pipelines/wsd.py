@@ -1,7 +1,7 @@
 """Which WordNet sense does a word have in this sentence?
 
 For every occurrence of the target (all of them, found by lemma with spaCy), each candidate
-WordNet sense of the occurrence's part of speech gets five features:
+WordNet sense of the occurrence's part of speech gets six features:
 
 1. ``gloss``: cosine of the encoder's sentence embedding (mean pooling, as sentence-transformers
    does) with the embedding of the sense's gloss written as ``lemma (synonyms): definition``;
