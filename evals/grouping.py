@@ -5,9 +5,14 @@ containing the lemma) fall in two or more lexicographer files, a seeded sample o
 labelled by lexname; ``SenseComparer.compare`` groups them with k chosen automatically (the
 examples themselves are excluded from the disambiguation's example feature). Adjusted Rand index
 against the lexname labels (first occurrence per sentence). Lemmas with a single sense and two or
-more examples must come back as one group. The two knobs of the one-group decision (a silhouette
-floor for the spectral split, and how close a shared supersense must come to each occurrence's
-most probable one) are chosen on dev lemmas; test lemmas are reported with them and without.
+more examples must come back as one group. A third kind of case, homonyms inside one supersense:
+two senses of a (lemma, pos) in the same lexicographer file whose hypernyms up to three levels
+up have nothing in common (a diamond *ring* and a boxing *ring* are both ``noun.artifact``), up to
+4 examples each, which must come back as two groups. The knobs of the one-group decision (a
+silhouette floor for the spectral split, how close a shared supersense must come to each
+occurrence's most probable one, and whether one shared supersense alone makes one group) are
+chosen on dev lemmas by the mean ARI of the three sets; test lemmas are reported with them and
+without.
 """
 
 from __future__ import annotations
@@ -62,6 +67,48 @@ def coarse_cases(dis, keys: Sequence[tuple[str, str]], *, per_lemma: int = 8, se
     return out
 
 
+def ancestors(inventory, sid: str, depth: int = 3) -> set[str]:  # noqa: ANN001
+    """``sid`` and its hypernyms up to ``depth`` levels up (instance hypernyms included)."""
+    out, frontier = {sid}, [sid]
+    for _ in range(depth):
+        frontier = [h for f in frontier for h in (inventory.synset(f).related or ((),))[0] if h not in out]
+        out.update(frontier)
+    return out
+
+
+def homonym_cases(dis, keys: Sequence[tuple[str, str]], *, per_sense: int = 4, seed: int = 13  # noqa: ANN001
+                  ) -> list[GroupingCase]:
+    """Two unrelated senses in one supersense (see the module's docstring): the first such pair in
+    WordNet's sense order, each with 2+ examples that contain the lemma; labelled by synset."""
+    rng = random.Random(seed)
+    out = []
+    for lemma, pos in keys:
+        senses = [s for s in dis.inventory.senses(lemma, pos) if len(s.examples) >= 2]
+        by_lex: dict[str, int] = {}
+        for s in senses:
+            by_lex[s.lexname] = by_lex.get(s.lexname, 0) + 1
+        if max(by_lex.values(), default=0) < 2:
+            continue  # cheap check before encoding anything
+        sv = dis.sense_vectors(lemma)
+        texts = [t for r in range(len(sv.senses)) for t in sv.example_text[r]]
+        usable = {r: [t for t in sv.example_text[r] if texts.count(t) == 1] for r in range(len(sv.senses))
+                  if sv.senses[r].pos == pos}
+        rows = [r for r, ts in usable.items() if len(ts) >= 2]
+        pair = next(((a, b) for i, a in enumerate(rows) for b in rows[i + 1:]
+                     if sv.senses[a].lexname == sv.senses[b].lexname
+                     and not ancestors(dis.inventory, sv.senses[a].synset)
+                     & ancestors(dis.inventory, sv.senses[b].synset)), None)
+        if pair is None:
+            continue
+        sentences, labels = [], []
+        for r in pair:
+            chosen = usable[r] if len(usable[r]) <= per_sense else rng.sample(usable[r], per_sense)
+            sentences += chosen
+            labels += [sv.senses[r].synset] * len(chosen)
+        out.append(GroupingCase(lemma, pos, sentences, labels))
+    return out
+
+
 def run_cases(comparer, cases: Sequence[GroupingCase], *, log=None) -> None:  # noqa: ANN001
     """Disambiguate and embed each case's occurrences once (the grouping rules are applied afterwards)."""
     from pipelines.senses import spectral_split
@@ -104,21 +151,30 @@ def ari_scores(cases: Sequence[GroupingCase], params) -> dict[str, float]:  # no
 
 
 def choose_rules(multi: Sequence[GroupingCase], single: Sequence[GroupingCase], params,  # noqa: ANN001
+                 homonyms: Sequence[GroupingCase] = (),
                  floors: Sequence[float] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3),
-                 ratios: Sequence[float] = (1.0, 0.75, 0.5, 0.35, 0.25)) -> tuple[tuple[float, float], dict]:
-    """The (lexname ratio, silhouette floor) maximising the mean of the two dev sets' mean ARI
-    (ties: the stricter ratio, then the lowest floor)."""
+                 ratios: Sequence[float] = (1.0, 0.75, 0.5, 0.35, 0.25),
+                 rules: Sequence[bool] = (True, False)) -> tuple[tuple[float, float, bool], dict]:
+    """The (lexname ratio, silhouette floor, supersense rule) maximising the mean of the dev sets'
+    mean ARI (ties: the rule on, the stricter ratio, then the lowest floor)."""
     from dataclasses import replace
 
     table = {}
-    for r in ratios:
-        for f in floors:
-            q = replace(params, silhouette_min=f, lexname_ratio=r)
-            a, b = ari_scores(multi, q), ari_scores(single, q)
-            table[f"ratio {r} floor {f}"] = {"multi_ari": a["ari"], "one_sense_exact": b["exact_fraction"],
-                                             "mean": round((a["ari"] + b["ari"]) / 2, 4), "ratio": r, "floor": f}
-    best = max(table.values(), key=lambda t: (t["mean"], t["ratio"], -t["floor"]))
-    return (best["ratio"], best["floor"]), table
+    for rule in rules:
+        for r in ratios:
+            for f in floors:
+                q = replace(params, silhouette_min=f, lexname_ratio=r, lexname_rule=rule)
+                a, b = ari_scores(multi, q), ari_scores(single, q)
+                aris = [a["ari"], b["ari"]]
+                row = {"multi_ari": a["ari"], "one_sense_exact": b["exact_fraction"]}
+                if homonyms:
+                    c = ari_scores(homonyms, q)
+                    aris.append(c["ari"])
+                    row["same_supersense_homonyms_ari"] = c["ari"]
+                table[f"rule {rule} ratio {r} floor {f}"] = {**row, "mean": round(float(np.mean(aris)), 4),
+                                                            "ratio": r, "floor": f, "lexname_rule": rule}
+    best = max(table.values(), key=lambda t: (t["mean"], t["lexname_rule"], t["ratio"], -t["floor"]))
+    return (best["ratio"], best["floor"], best["lexname_rule"]), table
 
 
 def latency(dis, target: str, sentence: str, *, runs: int = 30) -> dict[str, float]:  # noqa: ANN001
@@ -170,6 +226,8 @@ def group_main(argv: list[str] | None = None) -> int:
     p.add_argument("--dev-cases", type=int, default=150)
     p.add_argument("--test-cases", type=int, default=250)
     p.add_argument("--single-cases", type=int, default=100, help="one-sense lemmas per split")
+    p.add_argument("--homonym-cases", type=int, default=100,
+                   help="homonyms inside one supersense per split (fewer when WordNet has fewer)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--threads", type=int, default=1)
     args, _ = p.parse_known_args(argv)
@@ -199,19 +257,31 @@ def group_main(argv: list[str] | None = None) -> int:
         singles = single_sense_keys(inventory, lemmas)
         single = coarse_cases(dis, rng.sample(singles, min(len(singles), 3 * args.single_cases)), seed=args.seed,
                               multi=False)[: args.single_cases]
-        _log(f"grouping {split}: {len(multi)} multi-supersense cases, {len(single)} one-sense cases")
-        run_cases(comparer, multi + single, log=_log)
-        sets[split] = (multi, single)
+        homonyms: list[GroupingCase] = []
+        for start in range(0, len(keys), 200):
+            homonyms += homonym_cases(dis, keys[start:start + 200], seed=args.seed)
+            if len(homonyms) >= args.homonym_cases:
+                break
+        homonyms = homonyms[: args.homonym_cases]
+        _log(f"grouping {split}: {len(multi)} multi-supersense cases, {len(single)} one-sense cases, "
+             f"{len(homonyms)} same-supersense homonym cases")
+        run_cases(comparer, multi + single + homonyms, log=_log)
+        sets[split] = (multi, single, homonyms)
     from dataclasses import replace
 
-    (ratio, floor), table = choose_rules(*sets["dev"], params)
-    chosen = replace(params, silhouette_min=floor, lexname_ratio=ratio)
+    (ratio, floor, rule), table = choose_rules(*sets["dev"][:2], params, homonyms=sets["dev"][2])
+    chosen = replace(params, silhouette_min=floor, lexname_ratio=ratio, lexname_rule=rule)
     plain = replace(params, silhouette_min=-1.0, lexname_ratio=1.0)
-    test_multi, test_single = sets["test"]
-    coarse = {"silhouette_min": floor, "lexname_ratio": ratio, "dev_grid": table,
+    flipped = replace(chosen, lexname_rule=not rule)
+    test_multi, test_single, test_homonyms = sets["test"]
+    coarse = {"silhouette_min": floor, "lexname_ratio": ratio, "lexname_rule": rule, "dev_grid": table,
               "test": {"multi_supersense": ari_scores(test_multi, chosen), "one_sense": ari_scores(test_single, chosen),
+                       "same_supersense_homonyms": ari_scores(test_homonyms, chosen),
                        "multi_supersense_rules_off": ari_scores(test_multi, plain),
-                       "one_sense_rules_off": ari_scores(test_single, plain)},
+                       "one_sense_rules_off": ari_scores(test_single, plain),
+                       f"lexname_rule_{not rule}": {"multi_supersense": ari_scores(test_multi, flipped),
+                                                    "one_sense": ari_scores(test_single, flipped),
+                                                    "same_supersense_homonyms": ari_scores(test_homonyms, flipped)}},
               "cases": {"per_lemma_max_examples": 8, "dev": [len(x) for x in sets["dev"]],
                         "test": [len(x) for x in sets["test"]]}}
     dis.params = chosen
@@ -220,6 +290,7 @@ def group_main(argv: list[str] | None = None) -> int:
                                            ("crane", "The crane lifted the steel beam onto the roof."))]
     config["grouping"]["silhouette_min"] = floor
     config["grouping"]["lexname_ratio"] = ratio
+    config["grouping"]["lexname_rule"] = rule
     config.setdefault("metrics", {})["coarse"] = coarse
     config["metrics"]["latency"] = {"one_sentence_warm_cache": lat, "torch_threads": args.threads}
     config["data_card"]["grouping_seconds"] = round(time.perf_counter() - started, 1)

@@ -290,7 +290,7 @@ def group_occurrences(sims: np.ndarray, dis: Sequence[Disambiguation], params: W
         tops = [d.candidates[0] for d in dis]
         if len({c.synset for c in tops}) == 1:
             return [0] * n, "one group: every occurrence's most probable WordNet sense is the same synset", None
-        if len({c.lexname for c in tops}) == 1:
+        if params.lexname_rule and len({c.lexname for c in tops}) == 1:
             return [0] * n, (f"one group: every occurrence's most probable WordNet sense is in "
                              f"{tops[0].lexname}"), None
         shared = _shared_lexname(dis, params.lexname_ratio)

@@ -76,6 +76,7 @@ class WsdParams:
     threshold: float = 0.5  # cosine at which p_same = 0.5 on WiC dev
     silhouette_min: float = 0.0  # below this best silhouette, the occurrences stay one group
     lexname_ratio: float = 1.0  # one group when one supersense has >= this x each occurrence's top one (1 = off)
+    lexname_rule: bool = True  # one group when every occurrence's top sense is in the same supersense
     source: str = "in memory"
 
     @classmethod
@@ -104,6 +105,7 @@ class WsdParams:
                          p_same=(float(g["p_same"]["a"]), float(g["p_same"]["b"])) if "p_same" in g else (10.0, -5.0),
                          threshold=float(g.get("threshold", 0.5)), silhouette_min=float(g.get("silhouette_min", 0.0)),
                          lexname_ratio=float(g.get("lexname_ratio", 1.0)),
+                         lexname_rule=bool(g.get("lexname_rule", True)),
                          source=source)
         except (KeyError, TypeError, ValueError) as exc:
             raise ResourceError(f"{source}: missing or invalid field ({exc})") from exc

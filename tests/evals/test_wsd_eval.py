@@ -102,3 +102,16 @@ def test_parameters_file_is_written(tmp_path):
 
     _atomic_json(tmp_path / "wsd.json", {"format": "wsd-v1", "frequency_prior": {"n": 0.1}})
     assert json.loads((tmp_path / "wsd.json").read_text())["frequency_prior"] == {"n": 0.1}
+
+
+def test_same_supersense_homonyms_share_no_close_hypernym():
+    """The WordNet grouping set's third kind of case: a diamond ring and a boxing ring (both
+    noun.artifact) have no hypernym in common up to three levels; two slopes of 'bank' do."""
+    from evals.grouping import ancestors
+    from pipelines.loading import DEFAULT_WORDNET
+    from pipelines.wordnet import SenseInventory
+
+    inv = SenseInventory.load(DEFAULT_WORDNET)
+    jewel, boxing = ancestors(inv, "04092609-n"), ancestors(inv, "04092959-n")
+    assert "04092609-n" in jewel and len(jewel) > 1 and not jewel & boxing
+    assert ancestors(inv, "09213565-n") & ancestors(inv, "09213828-n")  # river bank, banked turn: slopes

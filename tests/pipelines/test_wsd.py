@@ -139,3 +139,32 @@ def test_compare_uses_every_occurrence(comparer):
     assert [(o.sentence, o.index) for o in c.occurrences] == [(0, 0), (0, 1), (1, 0)]
     assert np.array(c.contextual_similarity).shape == (3, 3)
     assert sorted(i for s in c.senses for i in s.occurrences) == [0, 1, 2]
+
+
+def test_two_senses_in_one_supersense_are_two_groups(comparer):
+    """A diamond ring and a boxing ring are both noun.artifact: the shipped parameters (the supersense
+    rule off, chosen on WordNet dev) let the occurrence vectors split them."""
+    assert comparer.disambiguator.params.lexname_rule is False
+    jewel = ["He gave her a gold ring with a large diamond.", "She wore her grandmother's silver ring on her finger."]
+    boxing = ["The two boxers stepped into the ring for the final round.",
+              "The referee stopped the fight in the middle of the ring."]
+    c = comparer.compare("ring", jewel + boxing)
+    assert len(c.senses) == 2 and sorted(s.members for s in c.senses) == [(0, 1), (2, 3)], c.verdict
+
+
+def test_the_supersense_rule_when_on_makes_one_group(comparer):
+    from dataclasses import replace
+
+    from pipelines.senses import group_occurrences
+
+    prep = comparer.prepare("ring", ["He gave her a gold ring with a large diamond.",
+                                     "The two boxers stepped into the ring for the final round."])
+    tops = {d.candidates[0].synset for d in prep.disambiguations}
+    lexnames = {d.candidates[0].lexname for d in prep.disambiguations}
+    params = comparer.disambiguator.params
+    if len(tops) == 2 and len(lexnames) == 1:
+        on, how, _ = group_occurrences(prep.sims, prep.disambiguations, replace(params, lexname_rule=True))
+        off, _, _ = group_occurrences(prep.sims, prep.disambiguations, replace(params, lexname_rule=False))
+        assert on == [0, 0] and "noun.artifact" in how and off == [0, 1]
+    else:
+        pytest.fail(f"expected two artifact senses, got {tops} in {lexnames}")
