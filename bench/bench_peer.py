@@ -251,8 +251,8 @@ def vectors(server: Server, texts: list[str]) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def in_process_rate(texts: list[str], threads: int, backend: str, seconds: float = 8.0) -> float:
-    """lexiflow's encoder in this process (its backend and threads), batches of 32, mean pooling."""
+def in_process_rate(texts: list[str], threads: int, backend: str, seconds: float = 8.0, streams: int = 1) -> float:
+    """lexiflow's encoder in this process (its backend, threads and streams), batches of 32, mean pooling."""
     from pipelines.embeddings.contextual import ContextualEncoder, LayerChoice, TokenStates
     from pipelines.loading import ENCODER_NAME, default_encoder_path, set_torch_threads
     from service.settings import Settings
@@ -261,7 +261,7 @@ def in_process_rate(texts: list[str], threads: int, backend: str, seconds: float
     set_torch_threads(threads)
     enc = ContextualEncoder.load(default_encoder_path(), name=ENCODER_NAME, backend=backend,
                                  cache_dir=settings.cache_dir, threads=threads,
-                                 max_batch_tokens=settings.encoder_forward_tokens)
+                                 max_batch_tokens=settings.encoder_forward_tokens, streams=streams)
     done, i = 0, 0
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < seconds:
@@ -315,14 +315,14 @@ def main(argv: list[str] | None = None) -> int:
     logdir = Path(os.environ.get("TMPDIR", "/tmp")) / "bench_peer"
     logdir.mkdir(parents=True, exist_ok=True)
     settings = Settings(**{k.removeprefix("LEXIFLOW_").lower(): v for k, v in lex_env.items()})
-    threads, backend = settings.effective_torch_threads, settings.encoder_backend
+    threads, backend, streams = settings.effective_torch_threads, settings.encoder_backend, settings.encoder_streams
     neighbour = subprocess.Popen([sys.executable, "-c", "while 1: pass"]) if args.neighbour else None
     load_start = os.getloadavg()
     started = dt.datetime.now(dt.timezone.utc)
     results: dict[str, dict[str, list[Run]]] = {s.name: {} for s in chosen}
     idle_cpu: dict[str, float] = {s.name: 0.0 for s in chosen}
     try:
-        inproc = [in_process_rate(texts, threads, backend)]
+        inproc = [in_process_rate(texts, threads, backend, streams=streams)]
         for s in chosen:
             s.start(logdir)
         for s in chosen:
@@ -346,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"[bench_peer] round {rnd + 1} {clients}x{size} {s.name}: {run.rate:.1f} sentences/s, "
                           f"p50 {pct(run.latencies, 50):.1f} ms, errors {run.errors}", file=sys.stderr)
         rss = {s.name: [round(x) for x in s.rss_mb()] for s in chosen}
-        inproc.append(in_process_rate(texts, threads, backend))
+        inproc.append(in_process_rate(texts, threads, backend, streams=streams))
     finally:
         for s in chosen:
             s.stop()
@@ -357,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {"date": started.isoformat(timespec="seconds"), "cpu": cpu_model(), "cores": usable_cores(),
               "load_start": load_start, "load_end": load_end, "neighbour": args.neighbour,
               "lexiflow_env": lex_env, "lexiflow_backend": backend, "lexiflow_threads": threads,
+              "lexiflow_streams": streams,
               "in_process_batch32": [round(x, 1) for x in inproc], "agreement_min_cosine": agreement,
               "rss_mb": rss, "idle_cpu_s": {k: round(v, 1) for k, v in idle_cpu.items()},
               "seconds": args.seconds, "repeats": args.repeats, "summary": summary,
@@ -434,7 +435,8 @@ def render(r: dict) -> str:
     lines.append("")
     lines.append(f"Vectors: min cosine over 64 sentences against {names[0]}: "
                  + ", ".join(f"{k} {v:.6f}" for k, v in agree.items()) + ".")
-    lines.append(f"lexiflow in-process ({r['lexiflow_backend']}, {r['lexiflow_threads']} threads, batches of 32, "
+    streams = f", {r['lexiflow_streams']} streams" if "lexiflow_streams" in r else ""
+    lines.append(f"lexiflow in-process ({r['lexiflow_backend']}, {r['lexiflow_threads']} threads{streams}, batches of 32, "
                  f"before / after the servers ran): {' / '.join(f'{x:.0f}' for x in r['in_process_batch32'])} "
                  f"sentences/s. Resident memory at the end (MB, per process): "
                  + "; ".join(f"{k} {v}" for k, v in r["rss_mb"].items())
