@@ -427,9 +427,12 @@ class Disambiguator:
         return rows or list(range(len(sv.senses)))
 
     def lookup_lemma(self, token: LemmaToken, target_lemma: str) -> str | None:
+        """The WordNet lemma of an occurrence: its spaCy lemma, the target's, or the word as written;
+        each also without accents (WordNet writes *cafe*, *resume*, *naive*)."""
         for word in (token.lemma, target_lemma, token.text):
-            if word and word.lower() in self.inventory:
-                return word.lower()
+            for form in (word.lower(), _unaccented(word.lower())) if word else ():
+                if form in self.inventory:
+                    return form
         return None
 
     # ----- the task ------------------------------------------------------------------------------
@@ -451,7 +454,7 @@ class Disambiguator:
             raise InputError(
                 f"the target {target!r} (lemma {lemma!r}) does not occur in sentence(s) {missing}",
                 code="target-not-found", given=missing, missing=missing)
-        known = lemma in self.inventory or surface in self.inventory
+        known = any(w in self.inventory for w in (lemma, surface, _unaccented(lemma), _unaccented(surface)))
         sent, hidden = self.encode_hidden(sentences, [[(t.start, t.end) for t, _ in hits] for hits in found])
         targets = [self.params.target(x) for x in hidden]
         results = []
@@ -481,6 +484,13 @@ class Disambiguator:
             results.append(SentenceResult(i, sentences[i], tuple(occs)))
         note = None if known else f"{target!r} (lemma {lemma!r}) is not in WordNet: no senses to choose from"
         return DisambiguationResult(target, lemma, known, note, tuple(results)), sent, hidden
+
+
+def _unaccented(word: str) -> str:
+    """``word`` without combining accents (NFKD, marks dropped): café -> cafe."""
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
 def _candidate(sv: SenseVectors, row: int, prob: float, lemma: str) -> Candidate:

@@ -168,3 +168,11 @@ def test_the_supersense_rule_when_on_makes_one_group(comparer):
         assert on == [0, 0] and "noun.artifact" in how and off == [0, 1]
     else:
         pytest.fail(f"expected two artifact senses, got {tops} in {lexnames}")
+
+
+def test_accented_spellings_find_the_wordnet_lemma(wsd):
+    """WordNet writes cafe, resume, naive: an accented spelling is looked up without its accents."""
+    r = wsd.disambiguate("café", ["We met at the café.", "The CAFÉ was closed."])
+    assert r.known and all(s.occurrences[0].lemma == "cafe" for s in r.results)
+    assert "restaurant" in r.results[0].occurrences[0].candidates[0].gloss
+    assert wsd.disambiguate("naïve", ["That was a naïve plan."]).results[0].occurrences[0].lemma == "naive"
