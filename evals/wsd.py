@@ -99,10 +99,11 @@ def wsd_items(dis: Disambiguator, lemmas: Sequence[tuple[str, str]], *, progress
             for e, text in enumerate(sv.example_text[r]):
                 if len(owners[text]) > 1:  # the same sentence illustrates two senses: no single answer
                     continue
+                span = sv.example_span[r][e]
                 feats = dis.features(sv, rows, sv.example_sentence[r][e], sv.example_target[r][e],
-                                     frozenset({text}), sv.example_context[r][e] if sv.example_context else None)
+                                     frozenset({text}), dis.context(text, *span, lemma))
                 first = next(k for k, rr in enumerate(rows) if sv.senses[rr].sense_number == 1)
-                lower = sv.example_surface[r][e][:1].islower() if sv.example_surface else False
+                lower = text[slice(*span)][:1].islower()
                 items.append(WsdItem(lemma, pos, j, first, feats,
                                      np.array([sv.senses[rr].tag_count for rr in rows], dtype=np.float64),
                                      capitalised if lower and capitalised.any() else None))
@@ -391,6 +392,8 @@ def fit_main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=DEFAULT_WSD)
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--sif-a", type=float, default=None,
+                   help="the lesk feature's smooth-inverse-frequency constant (default pipelines.lesk.SIF_A)")
     p.add_argument("--wic-wsd", action="store_true",
                    help="also try adding the disambiguation's same-synset probability to the WiC cosine (slow)")
     p.add_argument("--reuse-wic", action="store_true",
@@ -420,11 +423,12 @@ def fit_main(argv: list[str] | None = None) -> int:
                                      "frequency_prior": 0.0, "case_rule": True,
                                      "weights": {"gloss": 10.0, "gloss_target": 5.0, "example": 5.0,
                                                  "example_sentence": 2.0, "prior": 0.5, "lesk": 2.0},
-                                     "lesk": {"static": "glove-6b-50d", "sif_a": SIF_A},
+                                     "lesk": {"static": "glove-6b-50d",
+                                              "sif_a": SIF_A if args.sif_a is None else args.sif_a},
                                      "background": bg, "grouping": {"sentence_weight": 0.5}}
         params = WsdParams.from_dict(config)
         dis = Disambiguator(lemmatizer=lemmatizer, encoder=encoder, inventory=inventory, params=params, cache_size=4,
-                            words=WordBags(glove))
+                            words=WordBags(glove, a=params.lesk_a))
         _log(f"WSD: {len(dev_keys)} dev / {len(test_keys)} test polysemous (lemma, pos); "
              f"sampled {len(dev_sample)} / {len(test_sample)}")
         dev_items = wsd_items(dis, dev_sample)
@@ -456,7 +460,7 @@ def fit_main(argv: list[str] | None = None) -> int:
         _log(f"wrote the WSD part to {partial} (removed when {args.out} is written)")
     params = WsdParams.from_dict(config)
     dis = Disambiguator(lemmatizer=lemmatizer, encoder=encoder, inventory=inventory, params=params, cache_size=4,
-                        words=WordBags(glove))
+                        words=WordBags(glove, a=params.lesk_a))
     if args.reuse_wic:
         wic_res = json.loads(args.out.read_text(encoding="utf-8"))["metrics"]["wic"]
     else:

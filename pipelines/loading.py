@@ -240,21 +240,21 @@ def _load_senses(plan: LoadPlan, out: Pipelines) -> None:
     params = WsdParams.load(plan.wsd)
     out.wsd = Disambiguator(lemmatizer=out.lemmatizers["rule"], encoder=out.encoder,
                             inventory=SenseInventory.load(plan.wordnet, cache_dir=plan.cache_dir), params=params,
-                            words=sense_word_bags(plan, out) if params.weights.get("lesk") else None)
+                            words=sense_word_bags(plan, out, params.lesk_a) if params.weights.get("lesk") else None)
     out.senses = SenseComparer(lemmatizer=out.lemmatizers["rule"], encoder=out.encoder, disambiguator=out.wsd,
                                calibration=Calibration.load(plan.calibration))
 
 
-def sense_word_bags(plan: LoadPlan, out: Pipelines):  # noqa: ANN201
-    """The GloVe bags of the disambiguation's ``lesk`` feature: the GloVe model already loaded
-    (memory-mapped, shared), else loaded now."""
+def sense_word_bags(plan: LoadPlan, out: Pipelines, a: float):  # noqa: ANN201
+    """The GloVe bags of the disambiguation's ``lesk`` feature (``a``: its smooth-inverse-frequency
+    constant, from wsd.json): the GloVe model already loaded (memory-mapped, shared), else loaded now."""
     from pipelines.embeddings.static import GLOVE_NAME
     from pipelines.lesk import WordBags
 
     for static in out.static.values():
         if static.format == "glove-6b-package":
-            return WordBags(static)
-    return WordBags(load_static(GLOVE_NAME, GLOVE_NAME, plan.cache_dir))
+            return WordBags(static, a=a)
+    return WordBags(load_static(GLOVE_NAME, GLOVE_NAME, plan.cache_dir), a=a)
 
 
 def _classifiers_need_encoder(plan: LoadPlan) -> bool:

@@ -51,7 +51,7 @@ import numpy as np
 from pipelines.embeddings.contextual import ContextualEncoder, Forward, TokenStates
 from pipelines.errors import InputError, ResourceError, read_resource_json
 from pipelines.lemmatize import LemmaToken, Lemmatizer
-from pipelines.lesk import WordBags, signatures, unit
+from pipelines.lesk import SIF_A, WordBags, signatures, unit
 from pipelines.wordnet import UPOS_TO_WN, SenseInventory, WordSense
 
 FORMAT = "wsd-v1"
@@ -77,6 +77,7 @@ class WsdParams:
     silhouette_min: float = 0.0  # below this best silhouette, the occurrences stay one group
     lexname_ratio: float = 1.0  # one group when one supersense has >= this x each occurrence's top one (1 = off)
     lexname_rule: bool = True  # one group when every occurrence's top sense is in the same supersense
+    lesk_a: float = SIF_A  # the smooth-inverse-frequency constant of the lesk feature's bags
     source: str = "in memory"
 
     @classmethod
@@ -106,6 +107,7 @@ class WsdParams:
                          threshold=float(g.get("threshold", 0.5)), silhouette_min=float(g.get("silhouette_min", 0.0)),
                          lexname_ratio=float(g.get("lexname_ratio", 1.0)),
                          lexname_rule=bool(g.get("lexname_rule", True)),
+                         lesk_a=float(data.get("lesk", {}).get("sif_a", SIF_A)),
                          source=source)
         except (KeyError, TypeError, ValueError) as exc:
             raise ResourceError(f"{source}: missing or invalid field ({exc})") from exc
@@ -165,21 +167,22 @@ class SenseVectors:
     example_target: tuple[np.ndarray, ...]  # per sense, (E_s, H) target vectors in its examples
     example_sentence: tuple[np.ndarray, ...]  # per sense, (E_s, H) unit sentence embeddings of those examples
     example_text: tuple[tuple[str, ...], ...]  # per sense, the examples those rows come from
-    example_surface: tuple[tuple[str, ...], ...] = ()  # per sense, the lemma as written in those examples
+    example_span: tuple[tuple[tuple[int, int], ...], ...] = ()  # per sense, where the lemma is in those examples
     # the static-vector signature (``pipelines.lesk``): per sense without its examples (S, d), each of
-    # ``senses[r].examples``' own bag (E, d), and the unit context bag of each ``example_text`` row
+    # ``senses[r].examples``' own bag (E, d), and the whole signature, unit length (S, d)
     signature: np.ndarray | None = None
     signature_examples: tuple[np.ndarray, ...] = ()
-    example_context: tuple[np.ndarray, ...] = ()
+    signature_unit: np.ndarray | None = None
 
     def lesk(self, row: int, context: np.ndarray, exclude: frozenset[str] = frozenset()) -> float:
         """Cosine of a unit context bag with sense ``row``'s signature (``exclude``: examples left out)."""
-        if self.signature is None:
+        if self.signature is None or self.signature_unit is None:
             return 0.0
-        total = self.signature[row].copy()
-        for text, bag in zip(self.senses[row].examples, self.signature_examples[row]):
-            if text not in exclude:
-                total += bag
+        examples = self.senses[row].examples
+        if not exclude or not any(e in exclude for e in examples):
+            return float(self.signature_unit[row] @ context)
+        total = self.signature[row] + sum((bag for e, bag in zip(examples, self.signature_examples[row])
+                                           if e not in exclude), np.zeros_like(self.signature[row]))
         return float(unit(total) @ context)
 
     def capitalised(self, row: int) -> bool:
@@ -331,17 +334,16 @@ class Disambiguator:
         empty = np.zeros((0, h), np.float32)
         per_sense = tuple(np.stack([ex_vec[e] for e in t]) if t else empty for t in per_text)
         per_sentence = tuple(np.stack([ex_sent[e] for e in t]) if t else empty for t in per_text)
-        surface = tuple(tuple(e[slice(*spans_of[e])] for e in t) for t in per_text)
+        span = tuple(tuple(spans_of[e] for e in t) for t in per_text)
         g = sent[: len(glosses)] if senses else np.zeros((0, h), np.float32)
         gt = np.stack([t[0] for t in targets[: len(glosses)]]) if senses else np.zeros((0, h), np.float32)
-        signature, signature_examples, contexts = None, (), ()
+        signature, signature_examples, whole = None, (), None
         if self.words is not None:
             signature, signature_examples = signatures(self.words, self.inventory, key, senses)
-            drop = self.words.forms(key)
-            contexts = tuple(np.stack([self.words.context(e, *spans_of[e], drop) for e in t]) if t
-                             else np.zeros((0, self.words.dim)) for t in per_text)
+            whole = np.stack([unit(signature[r] + signature_examples[r].sum(axis=0)) for r in range(len(senses))]) \
+                if senses else signature
         return SenseVectors(key, senses, g, self.params.sentence(g) if len(g) else g, gt, per_sense, per_sentence,
-                            per_text, surface, signature, signature_examples, contexts)
+                            per_text, span, signature, signature_examples, whole)
 
     def _example_spans(self, key: str, examples: Sequence[str], senses: Sequence[WordSense]
                        ) -> dict[str, tuple[int, int]]:

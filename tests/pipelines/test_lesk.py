@@ -78,3 +78,21 @@ def test_an_older_wsd_json_without_the_feature_still_loads():
     data = json.loads(DEFAULT_WSD.read_text())
     del data["weights"]["lesk"]
     assert WsdParams.from_dict(data).weights["lesk"] == 0.0
+
+
+def test_the_whole_signature_is_kept_once_and_the_constant_comes_from_wsd_json(real_pipelines):
+    import json
+
+    from pipelines.loading import DEFAULT_WSD
+    from pipelines.wsd import WsdParams
+
+    dis = real_pipelines.wsd
+    sv = dis.sense_vectors("bank")
+    ctx = dis.context("we sat on the grassy bank of the river", 21, 25, "bank")
+    for row in range(len(sv.senses)):  # the kept unit signature is the sum of its parts
+        whole = unit(sv.signature[row] + sv.signature_examples[row].sum(axis=0))
+        assert np.isclose(sv.lesk(row, ctx), float(whole @ ctx))
+        assert np.isclose(sv.lesk(row, ctx, frozenset({"an example of another sense"})), sv.lesk(row, ctx))
+    data = json.loads(DEFAULT_WSD.read_text())
+    assert dis.words.a == dis.params.lesk_a == data["lesk"]["sif_a"]
+    assert WsdParams.from_dict({**data, "lesk": {"sif_a": 0.01}}).lesk_a == 0.01
