@@ -8,9 +8,9 @@ WordNet sense is one of the synsets that fit the intended sense.
 
     PYTHONPATH=$PWD python bench/homonyms.py [--set 1|2|3] [--json]
 
-``--set 2`` runs the second set (``bench/homonyms2.py``: ten other words, sentences typed as people
-type them), written after the first set had been looked at and before anything was run on it;
-``--set 3`` the third (``bench/homonyms3.py``), written the same way in session 6.
+The sets are data, ``bench/data/homonyms.json``. ``--set 2`` runs the second (ten other words,
+sentences typed as people type them), written after the first set had been looked at and before
+anything was run on it; ``--set 3`` the third, written the same way in session 6.
 """
 
 from __future__ import annotations
@@ -21,77 +21,21 @@ import sys
 import time
 from pathlib import Path
 
-# word -> two senses, each: (acceptable WordNet 3.0 synsets, three sentences)
-HOMONYMS: dict[str, list[tuple[set[str], list[str]]]] = {
-    "bat": [({"02139199-n"}, ["A bat flew out of the cave at dusk.",
-                              "The bat hangs upside down while it sleeps.",
-                              "Fruit bats eat mangoes and figs in the tropics."]),
-            ({"03132076-n", "02806379-n", "04292414-n"}, ["He swung the bat and hit the ball over the fence.",
-                                                          "She bought a new cricket bat made of willow.",
-                                                          "The batter gripped his wooden bat tightly."])],
-    "bass": [({"07777945-n", "07777512-n", "02565573-n"}, ["We caught a large bass in the lake this morning.",
-                                                           "Grilled sea bass with lemon is on the menu.",
-                                                           "The bass swam near the bottom of the pond."]),
-             ({"04986796-n", "07032292-n", "09842528-n", "06872354-n", "02803349-n"},
-              ["He plays the bass in a jazz band.", "Turn down the bass on the stereo, the walls are shaking.",
-               "The choir needs another bass to sing the low notes."])],
-    "crane": [({"02012849-n"}, ["A crane stood on one leg in the marsh.",
-                                "The crane spread its wings and flew over the wetland.",
-                                "Cranes migrate south in large flocks every autumn."]),
-              ({"03126707-n"}, ["The crane lifted the steel beam onto the roof.",
-                                "A tall crane towered over the construction site.",
-                                "The operator climbed into the cab of the crane."])],
-    "mole": [({"01889520-n"}, ["A mole dug tunnels all over our lawn.",
-                               "The mole has tiny eyes and large digging claws.",
-                               "Moles eat earthworms and insects underground."]),
-             ({"04693804-n"}, ["The doctor checked the mole on her shoulder.",
-                               "He has a small brown mole on his cheek.",
-                               "Any mole that changes shape should be examined by a dermatologist."])],
-    "seal": [({"02076196-n"}, ["A seal was sunbathing on the rocks by the harbour.",
-                               "The seal dived into the icy water to catch a fish.",
-                               "Seals and sea lions gathered on the beach."]),
-             ({"04159058-n", "06855985-n"}, ["The king pressed his seal into the hot wax.",
-                                             "The document bears the official seal of the university.",
-                                             "The notary stamped the certificate with her seal."])],
-    "bark": [({"13162297-n"}, ["The bark of the old oak was rough and cracked.",
-                               "Deer had stripped the bark from the young trees.",
-                               "Cinnamon is made from the dried bark of a tree."]),
-             ({"07376621-n", "07376731-n"}, ["The dog's loud bark woke the whole house.",
-                                             "We heard a sharp bark from the neighbour's yard.",
-                                             "The puppy's bark is worse than its bite."])],
-    "match": [({"03728437-n", "03728982-n"}, ["He struck a match to light the candle.",
-                                              "The box of matches got wet in the rain.",
-                                              "She lit the campfire with a single match."]),
-              ({"07470671-n"}, ["The tennis match lasted almost four hours.",
-                                "Our team won the football match on Saturday.",
-                                "Tickets for the final match sold out in minutes."])],
-    "bank": [({"09213565-n"}, ["We had a picnic on the grassy bank of the river.",
-                               "The fisherman sat on the muddy bank and watched the stream.",
-                               "Floodwater rose over the bank and into the fields."]),
-             ({"08420278-n", "02787772-n"}, ["I deposited my salary at the bank this morning.",
-                                             "The bank raised its interest rates on loans again.",
-                                             "She applied for a mortgage at her local bank."])],
-    "spring": [({"15237044-n"}, ["The cherry trees blossom every spring.",
-                                 "We plan to repaint the house in the spring.",
-                                 "Spring came early this year and the snow melted in March."]),
-               ({"04288272-n"}, ["The mattress has a broken spring that pokes my back.",
-                                 "A small steel spring pushes the button back up.",
-                                 "The clock stopped because its spring was wound too tight."])],
-    "palm": [({"05565696-n"}, ["She held the tiny bird in the palm of her hand.",
-                               "The fortune teller read the lines on his palm.",
-                               "My palms get sweaty before an exam."]),
-             ({"12582231-n"}, ["Coconut palms lined the sandy beach.",
-                               "A tall palm swayed in the tropical breeze.",
-                               "They rested in the shade of a date palm."])],
-}
+DATA = Path(__file__).resolve().parent / "data" / "homonyms.json"
 
 
-def run(comparer, homonyms: dict[str, list[tuple[set[str], list[str]]]] | None = None  # noqa: ANN001
-        ) -> dict[str, object]:
+def load_set(number: int) -> dict[str, list[tuple[set[str], list[str]]]]:
+    """Set ``number`` of ``bench/data/homonyms.json``: word -> two senses, each (acceptable WordNet
+    3.0 synsets, three sentences)."""
+    words = json.loads(DATA.read_text(encoding="utf-8"))["sets"][str(number)]["words"]
+    return {w: [(set(s["synsets"]), s["sentences"]) for s in senses] for w, senses in words.items()}
+
+
+def run(comparer, homonyms: dict[str, list[tuple[set[str], list[str]]]]) -> dict[str, object]:  # noqa: ANN001
     from sklearn.metrics import adjusted_rand_score
 
     rows = []
-    for word, senses in (HOMONYMS if homonyms is None else homonyms).items():
+    for word, senses in homonyms.items():
         sentences = [s for _, group in senses for s in group]
         truth = [k for k, (_, group) in enumerate(senses) for _ in group]
         allowed = [ok for ok, group in senses for _ in group]
@@ -120,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--json", action="store_true")
     p.add_argument("--set", type=int, choices=(1, 2, 3), default=1,
-                   help="1: the first ten words (default); 2: bench/homonyms2.py; 3: bench/homonyms3.py")
+                   help="which set of bench/data/homonyms.json (default 1)")
     args = p.parse_args(argv)
     import torch
 
@@ -129,14 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     pipelines = load_pipelines(Settings(tasks=["senses"], lemmatize_engines=["rule"]).load_plan())
-    if args.set in (2, 3):
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from homonyms2 import HOMONYMS_2
-        from homonyms3 import HOMONYMS_3
-
-        out = run(pipelines.senses, HOMONYMS_2 if args.set == 2 else HOMONYMS_3)
-    else:
-        out = run(pipelines.senses)
+    out = run(pipelines.senses, load_set(args.set))
     out["set"] = args.set
     if args.json:
         print(json.dumps(out, indent=1))
