@@ -32,6 +32,7 @@ class GroupingCase:
     pos: str
     sentences: list[str]
     labels: list[str]  # lexname per sentence
+    synsets: list[str] | None = None  # the WordNet sense of each sentence (the example's own synset)
     prepared: object | None = None  # SenseComparer.prepare's output
     first: list[int] | None = None  # per sentence, the index of its first occurrence
     split: object | None = None  # spectral_split of the occurrences
@@ -48,22 +49,22 @@ def coarse_cases(dis, keys: Sequence[tuple[str, str]], *, per_lemma: int = 8, se
             if len({s.lexname for s in senses if s.pos == pos and s.examples}) < 2:
                 continue  # cheap check before encoding anything
             sv = dis.sense_vectors(lemma)
-            pairs = [(t, sv.senses[r].lexname) for r in range(len(sv.senses)) if sv.senses[r].pos == pos
-                     for t in sv.example_text[r]]
-            texts = [t for t, _ in pairs]
+            pairs = [(t, sv.senses[r].lexname, sv.senses[r].synset) for r in range(len(sv.senses))
+                     if sv.senses[r].pos == pos for t in sv.example_text[r]]
+            texts = [p[0] for p in pairs]
             pairs = [p for p in pairs if texts.count(p[0]) == 1]
-            if len({lab for _, lab in pairs}) < 2:
+            if len({p[1] for p in pairs}) < 2:
                 continue
         else:
             if len(senses) != 1 or len(senses[0].examples) < 2:
                 continue
             sv = dis.sense_vectors(lemma)
-            pairs = [(t, senses[0].lexname) for t in sv.example_text[0]]
+            pairs = [(t, senses[0].lexname, senses[0].synset) for t in sv.example_text[0]]
             if len(pairs) < 2:
                 continue
         if len(pairs) > per_lemma:
             pairs = rng.sample(pairs, per_lemma)
-        out.append(GroupingCase(lemma, pos, [t for t, _ in pairs], [lab for _, lab in pairs]))
+        out.append(GroupingCase(lemma, pos, [p[0] for p in pairs], [p[1] for p in pairs], [p[2] for p in pairs]))
     return out
 
 
@@ -105,7 +106,7 @@ def homonym_cases(dis, keys: Sequence[tuple[str, str]], *, per_sense: int = 4, s
             chosen = usable[r] if len(usable[r]) <= per_sense else rng.sample(usable[r], per_sense)
             sentences += chosen
             labels += [sv.senses[r].synset] * len(chosen)
-        out.append(GroupingCase(lemma, pos, sentences, labels))
+        out.append(GroupingCase(lemma, pos, sentences, labels, list(labels)))
     return out
 
 
@@ -125,12 +126,50 @@ def run_cases(comparer, cases: Sequence[GroupingCase], *, log=None) -> None:  # 
 
 
 def predict(case: GroupingCase, params) -> list[int]:  # noqa: ANN001
+    return [predict_all(case, params)[i] for i in case.first or []]
+
+
+def predict_all(case: GroupingCase, params) -> list[int]:  # noqa: ANN001
+    """The group of every occurrence."""
     from pipelines.senses import group_occurrences
 
     prep = case.prepared
     labels, _, _ = group_occurrences(prep.sims, prep.disambiguations, params,  # type: ignore[union-attr]
                                      split=case.split)  # type: ignore[arg-type]
-    return [labels[i] for i in case.first or []]
+    return labels
+
+
+def group_senses(senses, dis) -> list:  # noqa: ANN001
+    """Per occurrence, its group's WordNet sense (the most probable for the group's occurrences
+    together: one sense per group, like Yarowsky's one sense per discourse) when that sense is among
+    its candidates; else its own most probable sense."""
+    out = [d.candidates[0] if d.candidates else None for d in dis]
+    for s in senses:
+        for i in s.occurrences if s.sense is not None else ():
+            mine = next((c for c in dis[i].candidates if c.synset == s.sense.synset), None)
+            out[i] = mine or out[i]
+    return out
+
+
+def sense_scores(cases: Sequence[GroupingCase], params) -> dict[str, float]:  # noqa: ANN001
+    """Is each sentence's WordNet sense (its first occurrence's) the example's own synset: read alone
+    (the most probable for the sentence, what the service shows) and, as an alternative measured and
+    not shipped, the sense of the group the comparison put it in (``group_senses``)?"""
+    from pipelines.senses import _label_groups
+
+    alone = grouped = n = 0
+    for c in cases:
+        prep = c.prepared
+        dis = prep.disambiguations  # type: ignore[union-attr]
+        senses, _ = _label_groups(predict_all(c, params), dis, prep.occurrences)  # type: ignore[union-attr]
+        shown = group_senses(senses, dis)
+        for k, i in enumerate(c.first or []):
+            gold = (c.synsets or [])[k]
+            alone += bool(dis[i].candidates) and dis[i].candidates[0].synset == gold
+            grouped += shown[i] is not None and shown[i].synset == gold  # type: ignore[union-attr]
+            n += 1
+    return {"sentences": n, "top_sense_alone": round(alone / max(n, 1), 4),
+            "top_sense_grouped": round(grouped / max(n, 1), 4)}
 
 
 def ari_scores(cases: Sequence[GroupingCase], params) -> dict[str, float]:  # noqa: ANN001
@@ -282,6 +321,9 @@ def group_main(argv: list[str] | None = None) -> int:
                        f"lexname_rule_{not rule}": {"multi_supersense": ari_scores(test_multi, flipped),
                                                     "one_sense": ari_scores(test_single, flipped),
                                                     "same_supersense_homonyms": ari_scores(test_homonyms, flipped)}},
+              "sense_of_each_sentence": {split: {"multi_supersense": sense_scores(sets[split][0], chosen),
+                                                 "same_supersense_homonyms": sense_scores(sets[split][2], chosen)}
+                                         for split in ("dev", "test")},
               "cases": {"per_lemma_max_examples": 8, "dev": [len(x) for x in sets["dev"]],
                         "test": [len(x) for x in sets["test"]]}}
     dis.params = chosen

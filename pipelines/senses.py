@@ -192,9 +192,8 @@ class SenseComparer:
                                   d.occurrence.index, d.candidates[0] if d.candidates else None, d.note)
                        for d in flat]
         layers_all = np.concatenate(hidden)  # (M, L+1, H)
-        sent_of = np.array([o.sentence for o in occurrences])
         params = dis.params
-        vecs = params.grouping_vector(params.target(layers_all), params.sentence(sent)[sent_of])  # (M, 2H)
+        vecs = params.grouping_vector(params.target(layers_all), params.sentence(np.concatenate(sent)))  # (M, 2H)
         return Prepared(result.lemma, flat, occurrences, layers_all, vecs, cosine_matrix(vecs))
 
     def compare(self, target: str, sentences: Sequence[str], *, static: StaticModel | None = None,
@@ -215,6 +214,9 @@ class SenseComparer:
 
         labels, method, silhouette = group_occurrences(sims, flat, params)
         senses, sense_of = _label_groups(labels, flat, occurrences)
+        if len(senses) < len(set(labels)):
+            method += (f"; its {len(set(labels))} groups named by {len(senses)} WordNet sense"
+                       f"{'s' if len(senses) != 1 else ''}, and groups with one name merged")
 
         ex_occ: list[Occurrence] = []
         ex_labels: list[str] = []
@@ -232,7 +234,7 @@ class SenseComparer:
                 d = r.occurrences[0].occurrence
                 ex_occ.append(Occurrence(r.sentence, d.text, d.start, d.end, d.lemma, d.pos, len(r.occurrences)))
             first = np.stack([h[0] for h in ex_hidden])
-            ex_vecs = params.grouping_vector(params.target(first), params.sentence(ex_sent))
+            ex_vecs = params.grouping_vector(params.target(first), params.sentence(np.stack([s[0] for s in ex_sent])))
             ex_labels = [label for label, _ in flat_ex]
             assignments = _assign(vecs, ex_vecs, ex_labels, sent_of)
             senses = tuple(Sense(s.id, s.members, _majority([assignments[m].label for m in s.occurrences]),

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from tokenizers import Encoding, Tokenizer, normalizers, pre_tokenizers
 from tokenizers.decoders import WordPiece as WordPieceDecoder
 from tokenizers.models import WordPiece
@@ -167,6 +168,46 @@ class WordPieceTokenizer:
 
     def num_special_tokens(self, pair: bool) -> int:
         return self._tok.num_special_tokens_to_add(pair)
+
+    def windows(self, text: str, spans: Sequence[tuple[int, int]], size: int | None = None
+                ) -> list[tuple[int, int]] | None:
+        """For a text too long for the model, per character span (in text order) a character window
+        around it that encodes to at most ``size`` wordpieces (default: the model's length less its
+        special tokens), starting and ending on whole words, the span as central as the text allows;
+        a span well inside the previous span's window (a quarter of ``size`` from either edge) shares
+        that window, so the windows of a text number at most about four per ``size`` wordpieces.
+        None when the whole text fits. (How a word deep in a long document is read in its own
+        context rather than cut away.)"""
+        size = size or self.model_max_length - self.num_special_tokens(False)
+        if len(text) <= size:  # a wordpiece covers one character at least
+            return None
+        enc = self._tok.encode(text, add_special_tokens=False)
+        offsets, words = enc.offsets, enc.word_ids
+        n = len(offsets)
+        if n <= size:
+            return None
+        piece_starts = np.array([o[0] for o in offsets])
+        piece_ends = np.array([o[1] for o in offsets])
+        word_start = [i == 0 or words[i] != words[i - 1] for i in range(n)]
+        out: list[tuple[int, int]] = []
+        last_window: tuple[int, int, int, int] | None = None  # pieces a..b (exclusive), chars
+        margin = size // 4
+        for s, t in spans:
+            first = int(np.searchsorted(piece_ends, s, side="right"))  # first piece ending after s
+            first = min(first, n - 1)
+            last = max(first, int(np.searchsorted(piece_starts, t, side="left")) - 1)  # last starting before t
+            if last_window is not None and last_window[0] + margin <= first and last <= last_window[1] - margin:
+                out.append((last_window[2], last_window[3]))
+                continue
+            a = max(0, min(first - (size - (last - first + 1)) // 2, n - size))
+            while a < first and not word_start[a]:  # start on a word, never past the span
+                a += 1
+            b = min(n, a + size)  # exclusive
+            while b < n and b - 1 > last and not word_start[b]:  # do not end inside a word
+                b -= 1
+            last_window = (a, b, int(offsets[a][0]), int(offsets[b - 1][1]))
+            out.append((last_window[2], last_window[3]))
+        return out
 
     # ----- work -------------------------------------------------------------------------------
     def encode(

@@ -51,6 +51,7 @@ import numpy as np
 from pipelines.embeddings.contextual import ContextualEncoder, Forward, TokenStates
 from pipelines.errors import InputError, ResourceError, read_resource_json
 from pipelines.lemmatize import LemmaToken, Lemmatizer
+from pipelines.limits import MAX_OCCURRENCES
 from pipelines.lesk import SIF_A, WordBags, signatures, unit
 from pipelines.wordnet import UPOS_TO_WN, SenseInventory, WordSense
 
@@ -240,9 +241,18 @@ class DisambiguationResult:
     results: tuple[SentenceResult, ...]
 
 
-def find_occurrences(lemmatizer: Lemmatizer, target: str, sentences: Sequence[str]
-                     ) -> tuple[str, str, list[list[tuple[LemmaToken, int]]]]:
+def find_occurrences(lemmatizer: Lemmatizer, target: str, sentences: Sequence[str], *,
+                     context: int | None = None) -> tuple[str, str, list[list[tuple[LemmaToken, int]]]]:
     """(target surface, target lemma, per sentence every token that is the target: by surface form or lemma)."""
+    surface, lemma, found, _ = find_occurrences_in_context(lemmatizer, target, sentences, context=context)
+    return surface, lemma, found
+
+
+def find_occurrences_in_context(lemmatizer: Lemmatizer, target: str, sentences: Sequence[str], *,
+                                context: int | None = 0
+                                ) -> tuple[str, str, list[list[tuple[LemmaToken, int]]], list[list[tuple[int, int]]]]:
+    """``find_occurrences``, and per occurrence the characters it is read in: the sentence spaCy puts it
+    in (``senter``) with ``context`` sentences on each side, or the whole text when ``context`` is None."""
     target_doc, *docs = lemmatizer.lemmatize([target, *sentences])
     words = [t for t in target_doc.tokens if not t.is_space]
     if len(words) != 1:
@@ -250,11 +260,17 @@ def find_occurrences(lemmatizer: Lemmatizer, target: str, sentences: Sequence[st
                          code="bad-target", given=target)
     surface = words[0].text.lower()
     lemma = words[0].lemma.lower()
-    found = []
-    for doc in docs:
+    found, reads = [], []
+    for text, doc in zip(sentences, docs):
         hits = [t for t in doc.tokens if t.text.lower() == surface or t.lemma.lower() in (lemma, surface)]
         found.append([(t, i) for i, t in enumerate(hits)])
-    return surface, lemma, found
+        if context is None or len(doc.sentences) < 2:
+            reads.append([(0, len(text))] * len(hits))
+            continue
+        last = len(doc.sentences) - 1
+        reads.append([(doc.sentences[max(0, t.sentence - context)].start,
+                       doc.sentences[min(last, t.sentence + context)].end) for t in hits])
+    return surface, lemma, found, reads
 
 
 class Disambiguator:
@@ -272,6 +288,9 @@ class Disambiguator:
         self.cache_size = cache_size
         self._cache: OrderedDict[str, SenseVectors] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self.window: int | None = None  # wordpieces an occurrence is read in, at most (None: the model's length)
+        # an occurrence is read in its sentence and this many on each side (None: the whole text)
+        self.context_sentences: int | None = 0
 
     def cached_lemmas(self) -> list[str]:
         """The lemmas whose sense vectors are cached, least recently used first."""
@@ -295,6 +314,53 @@ class Disambiguator:
                 continue
             hidden.append(self.encoder.span_vectors([texts[n]] * len(sp), list(sp), states=[st] * len(sp)))
         return sent, hidden
+
+    def encode_occurrences(self, sentences: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
+                           contexts: Sequence[Sequence[tuple[int, int]]] | None = None
+                           ) -> tuple[list[np.ndarray], list[np.ndarray], list[list[tuple[str, tuple[int, int]]]]]:
+        """Per text, for each occurrence (character span): the unit sentence embedding it is read with
+        (k, H), every layer of its vector (k, L+1, H), and the text it was read in with its span there.
+
+        ``contexts``: per occurrence the characters to read it in (its sentence, see
+        ``find_occurrences_in_context``; default the whole text). Occurrences with the same context
+        share one encoding. A context longer than the model is read in a window around each occurrence
+        (``WordPieceTokenizer.windows``), never cut away."""
+        texts: list[str] = []
+        unit_spans: list[list[tuple[int, int]]] = []
+        where: list[list[tuple[int, int]]] = []  # per text, per occurrence: (unit, index among its spans)
+        reads: list[list[tuple[str, tuple[int, int]]]] = []
+        for n, (text, sp) in enumerate(zip(sentences, spans)):
+            ctx = contexts[n] if contexts is not None else [(0, len(text))] * len(sp)
+            unit_of: dict[tuple[int, int], int] = {}
+            row, read = [], []
+            by_context: dict[tuple[int, int], list[int]] = {}
+            for k, c in enumerate(ctx):
+                by_context.setdefault(c, []).append(k)
+            placed: dict[int, tuple[int, int, int]] = {}  # occurrence -> (unit, index, offset)
+            for (c0, c1), ks in by_context.items():
+                local = [(sp[k][0] - c0, sp[k][1] - c0) for k in ks]
+                wins = self.encoder.tokenizer.windows(text[c0:c1], local, self.window)
+                for k, (s, t), w in zip(ks, local, wins or [(0, c1 - c0)] * len(ks)):
+                    key = (c0 + w[0], c0 + w[1])
+                    if key not in unit_of:
+                        unit_of[key] = len(texts)
+                        texts.append(text[key[0]:key[1]])
+                        unit_spans.append([])
+                    u = unit_of[key]
+                    placed[k] = (u, len(unit_spans[u]), key[0])
+                    unit_spans[u].append((sp[k][0] - key[0], sp[k][1] - key[0]))
+            for k in range(len(sp)):
+                u, j, off = placed[k]
+                row.append((u, j))
+                read.append((texts[u], (sp[k][0] - off, sp[k][1] - off)))
+            where.append(row)
+            reads.append(read)
+        sent_u, hidden_u = self.encode_hidden(texts, unit_spans)
+        h, n_layers = self.encoder.hidden_size, self.encoder.num_layers + 1
+        sent = [np.stack([sent_u[u] for u, _ in row]) if row else np.zeros((0, h), np.float32) for row in where]
+        hidden = [np.stack([hidden_u[u][j] for u, j in row]) if row else np.zeros((0, n_layers, h), np.float32)
+                  for row in where]
+        return sent, hidden, reads
 
     def encode(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
                ) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -446,18 +512,26 @@ class Disambiguator:
     def analyse(self, target: str, sentences: Sequence[str], *, pos: str | None = None,
                 top_k: int | None = None, exclude: frozenset[str] = frozenset(), require_all: bool = True
                 ) -> tuple[DisambiguationResult, np.ndarray, list[np.ndarray]]:
-        """The disambiguation plus what the encoder gave: unit sentence embeddings (N, H) and, per
-        sentence, every layer of each occurrence's vector (k, L+1, H)."""
+        """The disambiguation plus what the encoder gave, per sentence: the unit sentence embedding
+        each of its occurrences was read with (k, H) and every layer of each occurrence's vector
+        (k, L+1, H) (see ``encode_occurrences``)."""
         if pos is not None and pos not in ("n", "v", "a", "r"):
             raise InputError(f"pos must be one of n, v, a, r; got {pos!r}", code="bad-pos", given=pos)
-        surface, lemma, found = find_occurrences(self.lemmatizer, target, sentences)
+        surface, lemma, found, contexts = find_occurrences_in_context(self.lemmatizer, target, sentences,
+                                                                      context=self.context_sentences)
         missing = [i for i, hits in enumerate(found) if not hits]
         if missing and require_all:
             raise InputError(
                 f"the target {target!r} (lemma {lemma!r}) does not occur in sentence(s) {missing}",
                 code="target-not-found", given=missing, missing=missing)
+        n_occ = sum(len(hits) for hits in found)
+        if n_occ > MAX_OCCURRENCES:
+            raise InputError(f"the target {target!r} occurs {n_occ} times in these sentences; the limit is "
+                             f"{MAX_OCCURRENCES} occurrences per request", code="too-many-occurrences",
+                             limit=MAX_OCCURRENCES, given=n_occ)
         known = any(w in self.inventory for w in (lemma, surface, _unaccented(lemma), _unaccented(surface)))
-        sent, hidden = self.encode_hidden(sentences, [[(t.start, t.end) for t, _ in hits] for hits in found])
+        sent, hidden, reads = self.encode_occurrences(sentences, [[(t.start, t.end) for t, _ in hits]
+                                                                 for hits in found], contexts)
         targets = [self.params.target(x) for x in hidden]
         results = []
         for i, hits in enumerate(found):
@@ -475,8 +549,9 @@ class Disambiguator:
                 if wn_pos is not None and sv.senses[rows[0]].pos != wn_pos:
                     note = (f"WordNet has no {wn_pos!r} sense of {wn_lemma!r}"
                             + (" (spaCy's tag)" if pos is None else "") + "; all its senses are candidates")
-                probs = self.occurrence_probabilities(sv, rows, sent[i], targets[i][k], tok.text, exclude,
-                                                      self.context(sentences[i], tok.start, tok.end, wn_lemma))
+                text, (start, end) = reads[i][k]
+                probs = self.occurrence_probabilities(sv, rows, sent[i][k], targets[i][k], tok.text, exclude,
+                                                      self.context(text, start, end, wn_lemma))
                 order = np.argsort(-probs, kind="stable")[: top_k or None]
                 cands = tuple(_candidate(sv, rows[j], float(probs[j]), wn_lemma) for j in order)
                 used_pos = sv.senses[rows[0]].pos if note is None else None

@@ -192,3 +192,31 @@ def test_truncation_matches_transformers(real_pipelines, hf_reference):
 def test_unknown_characters_are_counted(real_pipelines):
     e = real_pipelines.tokenizer.encode(["smile 🙂 and 🤖"])[0]
     assert e.num_unk == 2 and [u.text for u in e.unknown] == ["🙂", "🤖"]
+
+
+def test_windows_fit_the_model_and_hold_their_span(tiny_tokenizer):
+    # model_max_length 32: 30 wordpieces of text at most
+    assert tiny_tokenizer.windows("the kids playing by the river bank.", [(29, 33)]) is None
+    words = ["the", "kids", "playing", "unbelievable", "replayed", "river", "money"]
+    rng = random.Random(3)
+    text = " ".join(rng.choice(words) for _ in range(200)) + " bank the kids"
+    spans = [(4, 8), (text.index("unbelievable"), text.index("unbelievable") + 12), (len(text) - 13, len(text) - 9)]
+    for size in (None, 12, 30):
+        wins = tiny_tokenizer.windows(text, spans, size)
+        assert wins is not None and len(wins) == len(spans)
+        limit = size or 30
+        for (s, t), (a, b) in zip(spans, wins):
+            assert a <= s and t <= b  # the span is inside its window
+            assert a == 0 or text[a - 1] == " "  # starts on a word ...
+            assert b == len(text) or text[b] == " "  # ... and ends on one
+            assert len(tiny_tokenizer.encode([text[a:b]])[0].input_ids) - 2 <= limit
+    # the span sits near the middle when the text allows
+    a, b = tiny_tokenizer.windows(text, [(len(text) // 2, len(text) // 2 + 1)], 12)[0]
+    assert a > 0 and b < len(text)
+
+
+def test_windows_are_shared_by_nearby_spans(tiny_tokenizer):
+    text = " ".join(["the kids playing"] * 40)
+    spans = [(i, i + 4) for i in range(len(text)) if text.startswith("kids", i)]
+    wins = tiny_tokenizer.windows(text, spans, 24)
+    assert len(set(wins)) < len(spans) / 2  # a few windows, not one per span

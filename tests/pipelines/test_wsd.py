@@ -174,3 +174,38 @@ def test_accented_spellings_find_the_wordnet_lemma(wsd):
     assert r.known and all(s.occurrences[0].lemma == "cafe" for s in r.results)
     assert "restaurant" in r.results[0].occurrences[0].candidates[0].gloss
     assert wsd.disambiguate("naïve", ["That was a naïve plan."]).results[0].occurrences[0].lemma == "naive"
+
+
+FILLER = ("The committee met on Tuesday to discuss the schedule for the coming season, and several members "
+          "asked for more time to read the proposals. ")
+
+
+def test_a_word_deep_in_a_long_text_is_read_in_its_own_sentence(wsd):
+    """Past the model's 512 wordpieces a word used to be cut away (a 422); it is now read in its
+    sentence, and the unrelated paragraph around it does not decide its sense."""
+    text = FILLER * 30 + "She deposited the cheque at the bank before noon. " + FILLER * 3
+    assert len(wsd.encoder.tokenizer.encode([text], truncation="longest_first")[0].truncated) > 0
+    occ = wsd.disambiguate("bank", [text]).results[0].occurrences
+    assert len(occ) == 1 and occ[0].occurrence.start == text.index("bank")
+    assert occ[0].candidates[0].synset == "08420278-n"
+    river = "We sat on the grassy bank of the river and watched the boats."
+    mixed = wsd.disambiguate("bank", [FILLER * 2 + text[-500:] + river]).results[0].occurrences
+    assert [o.candidates[0].synset for o in mixed] == ["08420278-n", "09213565-n"]
+
+
+def test_a_long_sentence_is_read_in_a_window_around_the_word(wsd):
+    words = ("money " * 700).strip()  # one sentence far longer than the model
+    text = words + " and then the bank of the river flooded"
+    got = wsd.encode_occurrences([text], [[(text.index("bank"), text.index("bank") + 4)]])
+    read, (s, t) = got[2][0][0]
+    assert read[s:t] == "bank" and len(read) < len(text) and read.endswith("flooded")
+    assert got[0][0].shape == (1, wsd.encoder.hidden_size) and np.isfinite(got[1][0]).all()
+
+
+def test_too_many_occurrences_is_an_input_error_with_the_limit(wsd):
+    from pipelines.limits import MAX_OCCURRENCES
+
+    with pytest.raises(InputError) as e:
+        wsd.disambiguate("bank", ["The bank. " * (MAX_OCCURRENCES // 2 + 1), "A bank. " * (MAX_OCCURRENCES // 2)])
+    assert e.value.code == "too-many-occurrences"
+    assert e.value.limit == MAX_OCCURRENCES and e.value.given == MAX_OCCURRENCES + 1

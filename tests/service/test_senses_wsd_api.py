@@ -97,3 +97,25 @@ def test_readme_bank_example_is_the_real_answer(client):
     assert [s for s, _ in shown] == [s for s, _ in real]
     # the encoder backend (PyTorch or ONNX Runtime fp32) may move the 4th decimal
     assert np.allclose([float(p) for _, p in shown], [p for _, p in real], atol=2e-3)
+
+
+def test_a_paragraph_longer_than_the_model_is_answered(client):
+    filler = "The committee met on Tuesday to discuss the schedule for the coming season. " * 40
+    text = filler + MONEY + " " + filler
+    r = client.post("/v1/senses/compare", json={"target": "bank", "sentences": [text, RIVER, MONEY]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    first = body["occurrences"][0]
+    assert text[first["start"]:first["end"]] == "bank" and first["start"] > 2000
+    assert first["sense"]["synset"] == "08420278-n"
+    assert body["num_senses"] == 2
+
+
+def test_too_many_occurrences_is_problem_json_with_the_limit(client):
+    from pipelines.limits import MAX_OCCURRENCES
+
+    r = client.post("/v1/senses/disambiguate", json={"target": "bank", "sentences": ["The bank. " * 300]})
+    body = problem(r, 422)
+    assert body["type"].endswith("/too-many-occurrences") and body["limit"] == MAX_OCCURRENCES and body["given"] == 300
+    r = client.post("/v1/senses/compare", json={"target": "bank", "sentences": ["The bank. " * 200] * 2})
+    assert problem(r, 422)["given"] == 400
