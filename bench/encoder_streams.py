@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 4, 8, 16, 32])
     ap.add_argument("--threads", type=int, default=2, help="intra-op threads (the service: LEXIFLOW_TORCH_THREADS)")
+    ap.add_argument("--arena", action="store_true", help="ONNX Runtime's CPU memory arena on (the service: off)")
     args = ap.parse_args(argv)
     import numpy as np
 
@@ -64,8 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     path = build_onnx_encoder(None, Settings().cache_dir)
     tok = WordPieceTokenizer.from_folder(default_encoder_path(), name="encoder", version="local")
     texts = [t for t in real_sentences(2000, seed=1) if 8 <= len(t.split()) <= 25]
-    sessions = {n: OnnxRunner(path, threads=n).session for n in sorted({args.threads, 1})}
-    print(f"{machine()}; ONNX Runtime fp32, {args.threads} intra-op threads; sentences/s")
+    sessions = {n: OnnxRunner(path, threads=n, arena=args.arena).session for n in sorted({args.threads, 1})}
+    print(f"{machine()}; ONNX Runtime fp32, {args.threads} intra-op threads, memory arena "
+          f"{'on' if args.arena else 'off'}; sentences/s")
     print("| batch | 1 caller | 2 callers, one session | 2 callers, single-threaded session |\n|---:|---:|---:|---:|")
     for b in args.batches:
         feeds = []

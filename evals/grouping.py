@@ -155,13 +155,13 @@ def sense_scores(cases: Sequence[GroupingCase], params) -> dict[str, float]:  # 
     """Is each sentence's WordNet sense (its first occurrence's) the example's own synset: read alone
     (the most probable for the sentence, what the service shows) and, as an alternative measured and
     not shipped, the sense of the group the comparison put it in (``group_senses``)?"""
-    from pipelines.senses import _label_groups
+    from pipelines.senses import label_groups
 
     alone = grouped = n = 0
     for c in cases:
         prep = c.prepared
         dis = prep.disambiguations  # type: ignore[union-attr]
-        senses, _ = _label_groups(predict_all(c, params), dis, prep.occurrences)  # type: ignore[union-attr]
+        senses, _ = label_groups(predict_all(c, params), dis, prep.occurrences)  # type: ignore[union-attr]
         shown = group_senses(senses, dis)
         for k, i in enumerate(c.first or []):
             gold = (c.synsets or [])[k]

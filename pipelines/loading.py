@@ -101,6 +101,7 @@ class LoadPlan:
     encoder_backend: str  # torch | onnx (ContextualEncoder.load)
     encoder_forward_tokens: int  # padded tokens per forward pass (ContextualEncoder.max_batch_tokens)
     encoder_streams: int  # ONNX Runtime: forward groups side by side (ContextualEncoder.load)
+    encoder_arena: bool  # ONNX Runtime's CPU memory arena (OnnxRunner)
     static_models: Mapping[str, str]
     cache_dir: Path
     calibration: Path
@@ -208,7 +209,8 @@ def _load_encoder(plan: LoadPlan, out: Pipelines) -> None:
 
     set_torch_threads(plan.torch_threads)
     options = dict(backend=plan.encoder_backend, cache_dir=plan.cache_dir, threads=plan.torch_threads,
-                   max_batch_tokens=plan.encoder_forward_tokens, streams=plan.encoder_streams)
+                   max_batch_tokens=plan.encoder_forward_tokens, streams=plan.encoder_streams,
+                   arena=plan.encoder_arena)
     if plan.encoder_path is None:
         out.encoder = ContextualEncoder.load(
             default_encoder_path(), name=ENCODER_NAME, version=package_version(ENCODER_PACKAGE),

@@ -213,7 +213,7 @@ class SenseComparer:
         np.fill_diagonal(p, 1.0)
 
         labels, method, silhouette = group_occurrences(sims, flat, params)
-        senses, sense_of = _label_groups(labels, flat, occurrences)
+        senses, sense_of = label_groups(labels, flat, occurrences)
         if len(senses) < len(set(labels)):
             method += (f"; its {len(set(labels))} groups named by {len(senses)} WordNet sense"
                        f"{'s' if len(senses) != 1 else ''}, and groups with one name merged")
@@ -366,7 +366,7 @@ def _shared_lexname(dis: Sequence[Disambiguation], ratio: float) -> str | None:
     return best if all(m.get(best, 0.0) >= ratio * max(m.values()) for m in per) else None
 
 
-def _label_groups(labels: Sequence[int], dis: Sequence[Disambiguation], occ: Sequence[Occurrence]
+def label_groups(labels: Sequence[int], dis: Sequence[Disambiguation], occ: Sequence[Occurrence]
                   ) -> tuple[tuple[Sense, ...], dict[int, int]]:
     """Name each group by the WordNet sense most probable for all its members together (the largest
     sum of log probabilities: the joint answer if they share one sense); groups named by the same

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
                     "groups that run side by side on one session, each run with LEXIFLOW_TORCH_THREADS intra-op "
                     "threads (their thread pools sleep when idle); 1: the groups run one after the other "
                     "(measured in BENCHMARKS.md)")
+    encoder_memory_arena: bool = Field(
+        False, description="ONNX Runtime only: keep its CPU memory arena, which holds on to the largest buffers any "
+                           "batch shape has needed (about 75 MB more per worker under mixed load, no faster: "
+                           "BENCHMARKS.md)")
     batching: bool = Field(True, description="gather concurrent encoder requests into batches")
     batch_max_tokens: int = Field(8192, ge=64, description="padded tokens per encoder batch")
     batch_max_wait_ms: float = Field(
@@ -166,6 +170,7 @@ class Settings(BaseSettings):
                         spacy_model=self.spacy_model, tokenizer_path=self.tokenizer_path,
                         encoder_path=self.encoder_path, encoder_backend=self.encoder_backend,
                         encoder_forward_tokens=self.encoder_forward_tokens, encoder_streams=self.encoder_streams,
+                        encoder_arena=self.encoder_memory_arena,
                         static_models=static, cache_dir=self.cache_dir,
                         calibration=self.senses_calibration or self.artifacts_dir / "senses" / "calibration.json",
                         wsd=self.artifacts_dir / "senses" / "wsd.json", wordnet=self.artifacts_dir / "wordnet",

@@ -136,7 +136,7 @@ class ContextualEncoder:
     def load(cls, folder: str | Path, *, name: str | None = None, version: str = "local",
              tokenizer: WordPieceTokenizer | None = None, backend: Backend = "torch",
              cache_dir: str | Path | None = None, threads: int = 1, max_batch_tokens: int = 8192,
-             streams: int = 1) -> ContextualEncoder:
+             streams: int = 1, arena: bool = False) -> ContextualEncoder:
         """Any local Hugging Face BERT folder (config.json + weights + tokenizer files). Never downloads.
 
         ``backend``: ``torch``, or ``onnx`` (ONNX Runtime, fp32; the model file is built from ``folder``
@@ -169,7 +169,7 @@ class ContextualEncoder:
                                 "`lexiflow build-encoder` to see why, or set LEXIFLOW_ENCODER_BACKEND=torch") from exc
         return cls(None, tok, name=name or folder.name, version=version, config=config,
                    max_batch_tokens=max_batch_tokens, sentence_max_length=sentence_max_length(folder),
-                   runner=onnx_encoder.OnnxRunner(path, threads=threads), streams=streams)
+                   runner=onnx_encoder.OnnxRunner(path, threads=threads, arena=arena), streams=streams)
 
     def info(self) -> dict[str, object]:
         cfg = self.config

@@ -42,6 +42,7 @@ from gensim.models import KeyedVectors
 
 from models.atomic import old_path
 from models.runcard import package_version
+from pipelines.embeddings.vocabulary import CompactVocabulary, DictVocabulary
 from pipelines.errors import InputError, ResourceError
 from pipelines.embeddings.vector_files import (  # noqa: F401 - names of static's API, re-exported
     ARTIFACT_FORMAT,
@@ -53,6 +54,8 @@ from pipelines.embeddings.vector_files import (  # noqa: F401 - names of static'
     VECTORS_FILE,
     WORD2VEC_ARTIFACT,
     WORD2VEC_NAME,
+    NORMS_FILE,
+    VOCAB_STEM,
     convert_once,
     default_cache_dir,
     ensure_glove_converted,
@@ -107,21 +110,32 @@ class StaticVectors:
     """Read-only word vectors. Build with a loader (``from_glove_package``, ``from_file``,
     ``from_keyed_vectors``); safe to share between threads once built."""
 
-    def __init__(self, kv: KeyedVectors, *, name: str, version: str, source: str, lowercase: bool,
-                 fmt: str) -> None:
-        _check_consistent(kv, source)
-        self._kv = kv
+    def __init__(self, kv: KeyedVectors | None, *, name: str, version: str, source: str, lowercase: bool,
+                 fmt: str, compact: tuple[CompactVocabulary, np.ndarray, np.ndarray, bool, Path] | None = None
+                 ) -> None:
+        """From a gensim ``kv``, or (``kv`` None) from a converted cache folder's ``compact`` parts:
+        (vocabulary, memory-mapped vectors, norms, uncased, the gensim file for ``keyed_vectors``)."""
         self.name = name
         self.version = version
         self.source = source
         self.lowercase = lowercase  # fall back to the lowercase form when the exact form is missing
         self.format = fmt
-        self.dim = int(kv.vector_size)
-        self.vocab_size = len(kv.index_to_key)
-        self.uncased = all(k == k.lower() for k in kv.index_to_key if isinstance(k, str))
-        # Norms computed now, so that no request mutates the shared object (gensim fills them lazily).
-        kv.fill_norms()
-        norms = np.asarray(kv.norms, dtype=np.float32)
+        self._kv = kv
+        self._kv_path: Path | None = None
+        if kv is not None:
+            _check_consistent(kv, source)
+            self._vocab: CompactVocabulary | DictVocabulary = DictVocabulary(kv.key_to_index, kv.index_to_key)
+            self._vectors = kv.vectors
+            self.uncased = all(k == k.lower() for k in kv.index_to_key if isinstance(k, str))
+            # Norms computed now, so that no request mutates the shared object (gensim fills them lazily).
+            kv.fill_norms()
+            norms = np.asarray(kv.norms, dtype=np.float32)
+        else:
+            assert compact is not None
+            self._vocab, self._vectors, norms, self.uncased, self._kv_path = compact
+            norms = np.asarray(norms, dtype=np.float32)
+        self.dim = int(self._vectors.shape[1])
+        self.vocab_size = len(self._vocab)
         self._inv_norms = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)  # zero vectors score 0
 
     # ----- construction -----------------------------------------------------------------------
@@ -135,18 +149,15 @@ class StaticVectors:
         """GloVe 6B 50d (lowercased, 400,000 words), converted once into ``cache_dir`` and memory-mapped."""
         cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         folder = ensure_glove_converted(cache_dir)
-        path = folder / VECTORS_FILE
         try:
-            kv = _load_native(path)
-            _check_shape(kv, GLOVE_ROWS, GLOVE_DIM, path)
+            compact = _load_compact(folder, GLOVE_ROWS, GLOVE_DIM)
         except ResourceError as exc:  # a damaged cache is rebuilt once, never trusted
             log.warning("rebuilding the GloVe cache in %s: %s", folder, exc.detail)
             folder = ensure_glove_converted(cache_dir, force=True)
-            kv = _load_native(path)
-            _check_shape(kv, GLOVE_ROWS, GLOVE_DIM, path)
+            compact = _load_compact(folder, GLOVE_ROWS, GLOVE_DIM)
         version = package_version(GLOVE_PACKAGE)
-        return cls(kv, name=name, version=version, source=f"{GLOVE_PACKAGE}=={version} (cached at {folder})",
-                   lowercase=True, fmt="glove-6b-package")
+        return cls(None, name=name, version=version, source=f"{GLOVE_PACKAGE}=={version} (cached at {folder})",
+                   lowercase=True, fmt="glove-6b-package", compact=compact)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], *, name: str | None = None, file_format: str | None = None,
@@ -202,14 +213,22 @@ class StaticVectors:
     def lookup(self, word: str) -> str | None:
         """The key whose vector ``word`` gets: the exact form, else its lowercase form (unless
         built with ``lowercase=False``); None when out of vocabulary."""
-        index = self._kv.key_to_index
-        if word in index:
-            return word
-        if self.lowercase and isinstance(word, str):
+        return self._lookup_row(word)[0]
+
+    def _lookup_row(self, word: str) -> tuple[str | None, int | None]:
+        """``lookup``'s key and its row."""
+        if not isinstance(word, str):
+            return None, None
+        row = self._vocab.index(word)
+        if row is not None:
+            return word, row
+        if self.lowercase:
             low = word.lower()
-            if low != word and low in index:
-                return low
-        return None
+            if low != word:
+                row = self._vocab.index(low)
+                if row is not None:
+                    return low, row
+        return None, None
 
     def lookup_many(self, words: Sequence[str]) -> WordLookup:
         """``lookup`` for each word, with the out-of-vocabulary words listed (``.oov``)."""
@@ -223,21 +242,31 @@ class StaticVectors:
 
     def vector(self, word: str) -> np.ndarray | None:
         """A float32 copy of ``word``'s vector, or None when out of vocabulary."""
-        key = self.lookup(word)
-        if key is None:
+        row = self._lookup_row(word)[1]
+        if row is None:
             return None
-        return np.array(self._kv.vectors[self._kv.key_to_index[key]], dtype=np.float32, copy=True)
+        return np.array(self._vectors[row], dtype=np.float32, copy=True)
 
     def word_indices(self, words: Sequence[str]) -> np.ndarray:
         """The row of each in-vocabulary word (out-of-vocabulary words are left out), int64. In the
         shipped vocabularies (GloVe, gensim's word2vec) a row is the word's frequency rank."""
-        index = self._kv.key_to_index
-        found = [index[k] for k in (self.lookup(w) for w in words) if k is not None]
-        return np.asarray(found, dtype=np.int64)
+        rows = self._rows_of(words)
+        return np.asarray([r for r in rows if r is not None], dtype=np.int64)
+
+    def _rows_of(self, words: Sequence[str]) -> list[int | None]:
+        """The row of each word as ``lookup`` finds it (exact form, then lowercase), None when out of vocabulary."""
+        words = [w if isinstance(w, str) else "" for w in words]
+        rows = self._vocab.indices(words)
+        if self.lowercase:
+            retry = [i for i, (w, r) in enumerate(zip(words, rows)) if r is None and w.lower() != w]
+            if retry:
+                for i, r in zip(retry, self._vocab.indices([words[i].lower() for i in retry])):
+                    rows[i] = r
+        return [r if isinstance(w, str) and w else None for w, r in zip(words, rows)]
 
     def rows(self, indices: np.ndarray) -> np.ndarray:
         """(len(indices), dim) float32 copies of those rows (see ``word_indices``)."""
-        return np.asarray(self._kv.vectors[np.asarray(indices, dtype=np.int64)], dtype=np.float32)
+        return np.asarray(self._vectors[np.asarray(indices, dtype=np.int64)], dtype=np.float32)
 
     def vectors(self, words: Sequence[str]) -> tuple[np.ndarray, list[bool]]:
         """(N, dim) float32, and which words were found: an out-of-vocabulary word's row is zero
@@ -245,14 +274,13 @@ class StaticVectors:
         out = np.zeros((len(words), self.dim), dtype=np.float32)
         found = [False] * len(words)
         rows, index = [], []
-        for i, word in enumerate(words):
-            key = self.lookup(word)
-            if key is not None:
+        for i, row in enumerate(self._rows_of(words)):
+            if row is not None:
                 found[i] = True
                 rows.append(i)
-                index.append(self._kv.key_to_index[key])
+                index.append(row)
         if rows:
-            out[rows] = self._kv.vectors[index]
+            out[rows] = self._vectors[index]
         return out, found
 
     def similarity(self, a: str, b: str) -> float | None:
@@ -267,30 +295,51 @@ class StaticVectors:
         Raises InputError (code ``oov``) when ``word`` has no vector."""
         if isinstance(topn, bool) or not isinstance(topn, int) or topn < 1:
             raise InputError(f"topn must be a positive integer, got {topn!r}", code="bad-option", limit=1, given=topn)
-        key = self.lookup(word)
-        if key is None:
+        key, i = self._lookup_row(word)
+        if key is None or i is None:
             raise InputError(f"{word!r} has no vector in {self.name!r} (out of vocabulary)", code="oov",
                              given=word, model=self.name)
         topn = min(topn, self.vocab_size - 1)
         if topn < 1:
             return []
-        i = self._kv.key_to_index[key]
-        query = np.asarray(self._kv.vectors[i], dtype=np.float32) * self._inv_norms[i]
-        scores = (self._kv.vectors @ query) * self._inv_norms  # (V,) cosines; 0 for zero vectors
+        query = np.asarray(self._vectors[i], dtype=np.float32) * self._inv_norms[i]
+        scores = (self._vectors @ query) * self._inv_norms  # (V,) cosines; 0 for zero vectors
         scores[i] = -np.inf
         best = np.argpartition(-scores, topn - 1)[:topn] if topn < len(scores) else np.arange(len(scores))
         best = best[np.lexsort((best, -scores[best]))]  # by score, ties by vocabulary rank
-        return [(str(self._kv.index_to_key[j]), float(scores[j])) for j in best if j != i][:topn]
+        return [(self._vocab.word(int(j)), float(scores[j])) for j in best if j != i][:topn]
 
     def info(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "dim": self.dim, "vocab_size": self.vocab_size,
                 "source": self.source, "format": self.format, "lowercase": self.lowercase, "uncased": self.uncased,
-                "memory_mapped": isinstance(self._kv.vectors, np.memmap)}
+                "memory_mapped": isinstance(self._vectors, np.memmap),
+                "index": "compact" if isinstance(self._vocab, CompactVocabulary) else "dict"}
 
     @property
     def keyed_vectors(self) -> KeyedVectors:
-        """The gensim object, for offline evaluation only (``training.word2vec``)."""
+        """The gensim object, for offline evaluation only (``training.word2vec``); for a converted
+        cache, loaded from its gensim file on first use (the service never asks)."""
+        if self._kv is None and self._kv_path is not None:
+            self._kv = _load_native(self._kv_path)
+        assert self._kv is not None
         return self._kv
+
+
+def _load_compact(folder: Path, rows: int, dim: int) -> tuple[CompactVocabulary, np.ndarray, np.ndarray, bool, Path]:
+    """A converted cache folder's vocabulary, memory-mapped vectors and norms, checked against each
+    other and the expected shape (ResourceError naming the folder otherwise)."""
+    vocab = CompactVocabulary.load(folder / VOCAB_STEM)
+    matrix_path = folder / f"{VECTORS_FILE}.vectors.npy"
+    try:
+        vectors = np.load(matrix_path, mmap_mode="r")
+        norms = np.load(folder / NORMS_FILE, mmap_mode="r")
+    except (OSError, ValueError) as exc:
+        raise ResourceError(f"{folder}: cannot read the converted vectors ({exc})") from exc
+    if vectors.shape != (rows, dim) or vectors.dtype != np.float32 or len(vocab) != rows or norms.shape != (rows,):
+        raise ResourceError(f"{folder}: expected {rows} x {dim} float32 vectors with as many words and norms, found "
+                            f"{vectors.shape} {vectors.dtype}, {len(vocab)} words, {norms.shape} norms")
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    return vocab, vectors, norms, bool(meta.get("lowercase", False)), folder / VECTORS_FILE
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

@@ -24,6 +24,7 @@ from gensim.models import KeyedVectors
 
 from models.atomic import old_path, swap_in_folder
 from models.runcard import package_version
+from pipelines.embeddings.vocabulary import CompactVocabulary
 from pipelines.errors import ResourceError
 
 log = logging.getLogger("lexiflow.pipelines")
@@ -34,7 +35,10 @@ GLOVE_ROWS, GLOVE_DIM = 400_000, 50
 GLOVE_MATRIX = "glove_6B_50d_emb.npy"
 GLOVE_INDEX = "glove_6B_index.parquet"
 GLOVE_INDEX_COLUMN = "index"
-GLOVE_CACHE_FORMAT = "glove-kv-v1"  # bump when the conversion changes: old cache folders are rebuilt
+GLOVE_CACHE_FORMAT = "glove-kv-v2"  # bump when the conversion changes: old cache folders are rebuilt
+# v2: a compact word index (vocabulary.CompactVocabulary) and the vectors' norms beside the gensim file
+VOCAB_STEM = "vocab"  # <folder>/vocab.{words,starts,hashes,rows}.npy
+NORMS_FILE = "norms.npy"
 
 WORD2VEC_NAME = "word2vec-wikitext2"  # the source name of the word2vec artifact we ship
 WORD2VEC_ARTIFACT = Path("artifacts") / "word2vec" / "wikitext2-sg"
@@ -107,14 +111,17 @@ def _cache_is_current(folder: Path, meta: Mapping[str, Any]) -> bool:
         return False
     if not isinstance(found, dict) or {k: found.get(k) for k in meta} != dict(meta):
         return False
-    return (folder / VECTORS_FILE).is_file() and (folder / f"{VECTORS_FILE}.vectors.npy").is_file()
+    needed = [folder / VECTORS_FILE, folder / f"{VECTORS_FILE}.vectors.npy", folder / NORMS_FILE,
+              *CompactVocabulary.paths(folder / VOCAB_STEM)]
+    return all(p.is_file() for p in needed)
 
 
 def convert_once(cache_dir: Path, name: str, meta: Mapping[str, Any],
                  read: Callable[[], tuple[list[str], np.ndarray]], *, force: bool = False) -> Path:
     """``cache_dir/name/`` holding ``vectors.kv`` + ``vectors.kv.vectors.npy`` (gensim native, the
-    matrix in its own ``.npy`` so it can be memory-mapped) and ``meta.json``; built from ``read()``
-    unless a folder with the same ``meta`` is already there.
+    matrix in its own ``.npy`` so it can be memory-mapped), the words as a ``CompactVocabulary``
+    (``vocab.*.npy``), the vectors' L2 norms (``norms.npy``, float32) and ``meta.json``; built from
+    ``read()`` unless a folder with the same ``meta`` is already there.
 
     The folder is written into ``cache_dir/.NAME.tmp-*``, reloaded and checked, then renamed into
     place, all under ``cache_dir/.NAME.lock``: processes starting together convert once, a reader
@@ -151,6 +158,9 @@ def convert_once(cache_dir: Path, name: str, meta: Mapping[str, Any],
             if check.index_to_key != list(words) or not np.array_equal(check.vectors[-1], matrix[-1]):
                 raise ResourceError(f"{tmp}: the converted vectors do not match their source")
             del check, kv
+            CompactVocabulary.build(words).save(tmp / VOCAB_STEM)
+            norms = np.linalg.norm(np.asarray(matrix, dtype=np.float32), axis=1).astype(np.float32)
+            np.save(tmp / NORMS_FILE, norms)
             written = {**meta, "converted_seconds": round(time.perf_counter() - t0, 2),
                        "converted_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
             (tmp / "meta.json").write_text(json.dumps(written, indent=2) + "\n", encoding="utf-8")

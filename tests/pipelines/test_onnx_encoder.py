@@ -141,3 +141,23 @@ def test_the_shipped_encoder_export_is_reproducible(tmp_path):
     if manifest["versions"] != recorded["versions"]:
         pytest.skip(f"other library versions than the recorded build: {manifest['versions']}")
     assert manifest["sha256"] == recorded["sha256"]
+
+
+def test_memory_arena_is_off_by_default_and_changes_no_answer(tiny_pair, tiny_tokenizer):
+    _, onnx_enc, path = tiny_pair
+    assert onnx_enc.runner.session.get_session_options().enable_cpu_mem_arena is False
+    assert onnx_enc.runner.info()["memory_arena"] is False
+    arena = OnnxRunner(path, threads=1, arena=True)
+    assert arena.session.get_session_options().enable_cpu_mem_arena is True
+    with_arena = ContextualEncoder(None, tiny_tokenizer, name="tiny", version="test", config=onnx_enc.config,
+                                   runner=arena)
+    texts = ["the kids playing", "who was playing the bank river money ?"]
+    for a, b in zip(onnx_enc.encode(texts), with_arena.encode(texts)):
+        assert np.array_equal(a.hidden, b.hidden)
+
+
+def test_the_arena_setting_reaches_the_runner():
+    from service.settings import Settings
+
+    assert Settings().load_plan().encoder_arena is False
+    assert Settings(encoder_memory_arena=True).load_plan().encoder_arena is True

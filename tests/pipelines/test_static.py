@@ -310,7 +310,9 @@ def test_convert_once_writes_a_mappable_folder_once(tmp_path: Path) -> None:
     reader = Reader()
     folder = convert_once(tmp_path, "tiny", META, reader)
     assert folder == tmp_path / "tiny" and reader.calls == 1
-    assert sorted(p.name for p in folder.iterdir()) == ["meta.json", "vectors.kv", "vectors.kv.vectors.npy"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "meta.json", "norms.npy", "vectors.kv", "vectors.kv.vectors.npy", "vocab.hashes.npy", "vocab.rows.npy",
+        "vocab.starts.npy", "vocab.words.npy"]
     assert json.loads((folder / "meta.json").read_text())["format"] == "tiny-v1"
     assert oct(folder.stat().st_mode & 0o777) == "0o755"  # readable by every worker's user
     before = (folder / "vectors.kv.vectors.npy").stat()
@@ -418,7 +420,29 @@ def test_glove_package_known_similarities_memory_mapped(glove: StaticVectors) ->
     assert glove.lookup_many(["Bank", "qqqzzzxxyy"]).oov == ["qqqzzzxxyy"]
     assert "queen" in [w for w, _ in glove.most_similar("king", topn=5)]
     meta = json.loads((Path(glove.keyed_vectors.vectors.filename).parent / "meta.json").read_text())
-    assert (meta["rows"], meta["dim"], meta["format"]) == (400_000, 50, "glove-kv-v1")
+    assert (meta["rows"], meta["dim"], meta["format"]) == (400_000, 50, "glove-kv-v2")
+
+
+@pytest.mark.slow
+def test_glove_compact_index_agrees_with_gensims(glove: StaticVectors) -> None:
+    """The service reads GloVe through a compact word index (no Python object per word); every
+    answer must be the one gensim's own dict gives."""
+    import random
+
+    assert glove.info()["index"] == "compact" and glove.info()["memory_mapped"]
+    kv = glove.keyed_vectors
+    words = random.Random(0).sample(kv.index_to_key, 3000) + ["The", "BANK", "naïve", "", "qqqzzzxxyy", "don't"]
+    expected = [kv.key_to_index.get(w, kv.key_to_index.get(w.lower())) for w in words]
+    assert glove.word_indices(words).tolist() == [e for e in expected if e is not None]
+    assert [glove.lookup(w) for w in words] == [
+        None if e is None else kv.index_to_key[e] for e in expected]
+    vecs, found = glove.vectors(words)
+    assert found == [e is not None for e in expected]
+    assert np.array_equal(vecs[found], kv.vectors[[e for e in expected if e is not None]])
+    ours = glove.most_similar("river", topn=10)
+    theirs = kv.most_similar("river", topn=10)
+    assert [w for w, _ in ours] == [w for w, _ in theirs]
+    assert np.allclose([x for _, x in ours], [x for _, x in theirs], atol=1e-5)
 
 
 # ----- several models by name (the loaded Pipelines pick them) ---------------------------------------
