@@ -51,8 +51,14 @@ import numpy as np
 from pipelines.embeddings.contextual import ContextualEncoder, Forward, TokenStates
 from pipelines.errors import InputError, ResourceError, read_resource_json
 from pipelines.lemmatize import LemmaToken, Lemmatizer
-from pipelines.limits import MAX_OCCURRENCES
 from pipelines.lesk import SIF_A, WordBags, signatures, unit
+from pipelines.limits import MAX_OCCURRENCES
+from pipelines.occurrences import (  # noqa: F401 - find_occurrences and MAX_TARGET_TOKENS re-exported
+    MAX_TARGET_TOKENS,
+    find_occurrences,
+    find_occurrences_in_context,
+    unaccented,
+)
 from pipelines.wordnet import UPOS_TO_WN, SenseInventory, WordSense
 
 FORMAT = "wsd-v1"
@@ -239,38 +245,6 @@ class DisambiguationResult:
     known: bool  # WordNet has at least one sense for the target
     note: str | None
     results: tuple[SentenceResult, ...]
-
-
-def find_occurrences(lemmatizer: Lemmatizer, target: str, sentences: Sequence[str], *,
-                     context: int | None = None) -> tuple[str, str, list[list[tuple[LemmaToken, int]]]]:
-    """(target surface, target lemma, per sentence every token that is the target: by surface form or lemma)."""
-    surface, lemma, found, _ = find_occurrences_in_context(lemmatizer, target, sentences, context=context)
-    return surface, lemma, found
-
-
-def find_occurrences_in_context(lemmatizer: Lemmatizer, target: str, sentences: Sequence[str], *,
-                                context: int | None = 0
-                                ) -> tuple[str, str, list[list[tuple[LemmaToken, int]]], list[list[tuple[int, int]]]]:
-    """``find_occurrences``, and per occurrence the characters it is read in: the sentence spaCy puts it
-    in (``senter``) with ``context`` sentences on each side, or the whole text when ``context`` is None."""
-    target_doc, *docs = lemmatizer.lemmatize([target, *sentences])
-    words = [t for t in target_doc.tokens if not t.is_space]
-    if len(words) != 1:
-        raise InputError(f"target must be one word; {target!r} has {len(words)} tokens",
-                         code="bad-target", given=target)
-    surface = words[0].text.lower()
-    lemma = words[0].lemma.lower()
-    found, reads = [], []
-    for text, doc in zip(sentences, docs):
-        hits = [t for t in doc.tokens if t.text.lower() == surface or t.lemma.lower() in (lemma, surface)]
-        found.append([(t, i) for i, t in enumerate(hits)])
-        if context is None or len(doc.sentences) < 2:
-            reads.append([(0, len(text))] * len(hits))
-            continue
-        last = len(doc.sentences) - 1
-        reads.append([(doc.sentences[max(0, t.sentence - context)].start,
-                       doc.sentences[min(last, t.sentence + context)].end) for t in hits])
-    return surface, lemma, found, reads
 
 
 class Disambiguator:
@@ -498,9 +472,9 @@ class Disambiguator:
         """The WordNet lemma of an occurrence: its spaCy lemma, the target's, or the word as written;
         each also without accents (WordNet writes *cafe*, *resume*, *naive*)."""
         for word in (token.lemma, target_lemma, token.text):
-            for form in (word.lower(), _unaccented(word.lower())) if word else ():
+            for form in (word.lower(), unaccented(word.lower())) if word else ():
                 if form in self.inventory:
-                    return form
+                    return SenseInventory.key(form)  # WordNet's spelling: "ice_cream"
         return None
 
     # ----- the task ------------------------------------------------------------------------------
@@ -529,7 +503,7 @@ class Disambiguator:
             raise InputError(f"the target {target!r} occurs {n_occ} times in these sentences; the limit is "
                              f"{MAX_OCCURRENCES} occurrences per request", code="too-many-occurrences",
                              limit=MAX_OCCURRENCES, given=n_occ)
-        known = any(w in self.inventory for w in (lemma, surface, _unaccented(lemma), _unaccented(surface)))
+        known = any(w in self.inventory for w in (lemma, surface, unaccented(lemma), unaccented(surface)))
         sent, hidden, reads = self.encode_occurrences(sentences, [[(t.start, t.end) for t, _ in hits]
                                                                  for hits in found], contexts)
         targets = [self.params.target(x) for x in hidden]
@@ -561,13 +535,6 @@ class Disambiguator:
             results.append(SentenceResult(i, sentences[i], tuple(occs)))
         note = None if known else f"{target!r} (lemma {lemma!r}) is not in WordNet: no senses to choose from"
         return DisambiguationResult(target, lemma, known, note, tuple(results)), sent, hidden
-
-
-def _unaccented(word: str) -> str:
-    """``word`` without combining accents (NFKD, marks dropped): café -> cafe."""
-    import unicodedata
-
-    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
 def _candidate(sv: SenseVectors, row: int, prob: float, lemma: str) -> Candidate:

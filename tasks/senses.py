@@ -32,7 +32,9 @@ class SensesRequest(Request):
         ]))
 
     target: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(check_text)] = Field(
-        description="one word; found in each sentence by surface form or lemma (case-insensitive)")
+        description="a word, or an expression of up to 8 tokens as WordNet has them (\"ice cream\", \"T-shirt\"); "
+                    "found in each sentence by surface form or lemma (the last word's), ignoring case, accents and "
+                    "hyphens between words")
     sentences: Sentences
     examples: Annotated[dict[Annotated[str, Field(min_length=1, max_length=100)],
                              Annotated[list[Text], Field(min_length=1, max_length=16)]],
@@ -195,7 +197,9 @@ class DisambiguateRequest(Request):
         ]))
 
     target: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(check_text)] = Field(
-        description="one word; found in each sentence by surface form or lemma (case-insensitive)")
+        description="a word, or an expression of up to 8 tokens as WordNet has them (\"ice cream\", \"T-shirt\"); "
+                    "found in each sentence by surface form or lemma (the last word's), ignoring case, accents and "
+                    "hyphens between words")
     sentences: Annotated[list[Text], Field(min_length=1),
                          MaxLen("max_items", cap=64, describe="1 to {} sentences, each containing the target")]
     pos: Literal["n", "v", "a", "r"] | None = Field(

@@ -209,3 +209,31 @@ def test_too_many_occurrences_is_an_input_error_with_the_limit(wsd):
         wsd.disambiguate("bank", ["The bank. " * (MAX_OCCURRENCES // 2 + 1), "A bank. " * (MAX_OCCURRENCES // 2)])
     assert e.value.code == "too-many-occurrences"
     assert e.value.limit == MAX_OCCURRENCES and e.value.given == MAX_OCCURRENCES + 1
+
+
+def test_a_multiword_expression_is_a_target(wsd):
+    """WordNet's compounds are asked about as people write them: "ice cream", "T-shirt", "hot dog"."""
+    r = wsd.disambiguate("ice cream", ["Two ice creams, please.", "I love ice-cream on hot days."])
+    occ = [s.occurrences[0] for s in r.results]
+    assert [o.occurrence.text for o in occ] == ["ice creams", "ice-cream"]
+    assert all(o.lemma == "ice_cream" and o.candidates[0].gloss.startswith("frozen dessert") for o in occ)
+    food, show_off = (s.occurrences[0].candidates[0] for s in wsd.disambiguate("hot dog", [
+        "I ate a hot dog with mustard at the game.",
+        "He is such a hot dog on the ski slopes, always showing off."]).results)
+    assert "frankfurter" in food.gloss and "stunts" in show_off.gloss
+    shirts = wsd.disambiguate("T-shirt", ["She packed three T-shirts."]).results[0].occurrences[0]
+    assert shirts.occurrence.text == "T-shirts" and shirts.lemma == "t-shirt"
+
+
+def test_accents_and_invisible_characters_do_not_hide_the_target(wsd):
+    r = wsd.disambiguate("café", ["We met at the cafe.", "The caf\u00e9 was busy.", "The \u200bcafe\u200b closed."])
+    assert [len(s.occurrences) for s in r.results] == [1, 1, 1]
+    assert all(s.occurrences[0].lemma == "cafe" for s in r.results)
+
+
+def test_a_target_of_too_many_tokens_names_the_limit(wsd):
+    from pipelines.wsd import MAX_TARGET_TOKENS
+
+    with pytest.raises(InputError) as e:
+        wsd.disambiguate("a b c d e f g h i", ["a b c d e f g h i"])
+    assert e.value.code == "bad-target" and e.value.limit == MAX_TARGET_TOKENS and e.value.given == 9

@@ -36,6 +36,17 @@ def test_disambiguate_bank(client):
     assert 0 < money["candidates"][0]["score"] <= 1
 
 
+def test_a_multiword_target_is_answered(client):
+    r = client.post("/v1/senses/compare", json={"target": "hot dog", "sentences": [
+        "I ate a hot dog with mustard at the game.", "Grill the hot dogs and toast the buns.",
+        "He is such a hot dog on the ski slopes, always showing off."]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [o["text"] for o in body["occurrences"]] == ["hot dog", "hot dogs", "hot dog"]
+    assert body["occurrences"][0]["lemma"] == "hot dog" and body["num_senses"] == 2
+    assert [s["sentences"] for s in body["senses"]] == [[0, 1], [2]]
+
+
 def test_disambiguate_unknown_word_is_not_an_error(client):
     r = client.post("/v1/senses/disambiguate", json={"target": "zorblax", "sentences": ["A zorblax glowed."]})
     body = DisambiguateResponse.model_validate(r.json()).model_dump()
@@ -50,7 +61,7 @@ def test_disambiguate_unknown_word_is_not_an_error(client):
     ({"target": "bank", "sentences": [""]}, 422, None),
     ({"target": "bank", "sentences": []}, 422, None),
     ({"target": "bank", "sentences": ["a bank"], "pos": "x"}, 422, None),
-    ({"target": "two words", "sentences": ["two words"]}, 422, None),
+    ({"target": "one two three four five six seven eight nine", "sentences": ["one two three"]}, 422, None),
 ])
 def test_disambiguate_bad_input_is_problem_json(client, payload, status, field):
     body = problem(client.post("/v1/senses/disambiguate", json=payload), status)
