@@ -35,7 +35,7 @@ class GroupingCase:
     synsets: list[str] | None = None  # the WordNet sense of each sentence (the example's own synset)
     prepared: object | None = None  # SenseComparer.prepare's output
     first: list[int] | None = None  # per sentence, the index of its first occurrence
-    split: object | None = None  # spectral_split of the occurrences
+    splits: dict | None = None  # split_wsd_weight -> spectral_split of the occurrences
 
 
 def coarse_cases(dis, keys: Sequence[tuple[str, str]], *, per_lemma: int = 8, seed: int = 13,  # noqa: ANN001
@@ -70,11 +70,7 @@ def coarse_cases(dis, keys: Sequence[tuple[str, str]], *, per_lemma: int = 8, se
 
 def ancestors(inventory, sid: str, depth: int = 3) -> set[str]:  # noqa: ANN001
     """``sid`` and its hypernyms up to ``depth`` levels up (instance hypernyms included)."""
-    out, frontier = {sid}, [sid]
-    for _ in range(depth):
-        frontier = [h for f in frontier for h in (inventory.synset(f).related or ((),))[0] if h not in out]
-        out.update(frontier)
-    return out
+    return inventory.ancestors(sid, depth)
 
 
 def homonym_cases(dis, keys: Sequence[tuple[str, str]], *, per_sense: int = 4, seed: int = 13  # noqa: ANN001
@@ -110,16 +106,22 @@ def homonym_cases(dis, keys: Sequence[tuple[str, str]], *, per_sense: int = 4, s
     return out
 
 
+SPLIT_WEIGHTS = (0.0, 0.5, 1.0, 2.0)  # the spectral split's weight of p(same sense), chosen on dev
+SPLIT_DEPTHS = (0, 1, 2)  # the same sense: the same synset (0) or hypernyms meeting within 1 or 2 levels
+
+
 def run_cases(comparer, cases: Sequence[GroupingCase], *, log=None) -> None:  # noqa: ANN001
     """Disambiguate and embed each case's occurrences once (the grouping rules are applied afterwards)."""
-    from pipelines.senses import spectral_split
+    from pipelines.senses import spectral_split, split_similarity
 
     t0 = time.perf_counter()
     for n, case in enumerate(cases):
         prep = comparer.prepare(case.lemma, case.sentences, exclude=frozenset(case.sentences))
         first = {o.sentence: i for i, o in reversed(list(enumerate(prep.occurrences)))}
         case.prepared = prep
-        case.split = spectral_split(prep.sims)
+        case.splits = {(w, d): spectral_split(split_similarity(prep.sims, prep.disambiguations, w,
+                                                                comparer.disambiguator.inventory, d))
+                       for w in SPLIT_WEIGHTS for d in (SPLIT_DEPTHS if w > 0 else (0,))}
         case.first = [first[k] for k in range(len(case.sentences))]
         if log and (n + 1) % 50 == 0:
             log(f"grouping: {n + 1}/{len(cases)} ({time.perf_counter() - t0:.0f} s)")
@@ -134,8 +136,10 @@ def predict_all(case: GroupingCase, params) -> list[int]:  # noqa: ANN001
     from pipelines.senses import group_occurrences
 
     prep = case.prepared
+    key = (params.split_wsd_weight, params.split_coarse_depth if params.split_wsd_weight > 0 else 0)
+    split = (case.splits or {}).get(key)
     labels, _, _ = group_occurrences(prep.sims, prep.disambiguations, params,  # type: ignore[union-attr]
-                                     split=case.split)  # type: ignore[arg-type]
+                                     split=split)  # type: ignore[arg-type]
     return labels
 
 
@@ -193,16 +197,19 @@ def choose_rules(multi: Sequence[GroupingCase], single: Sequence[GroupingCase], 
                  homonyms: Sequence[GroupingCase] = (),
                  floors: Sequence[float] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3),
                  ratios: Sequence[float] = (1.0, 0.75, 0.5, 0.35, 0.25),
-                 rules: Sequence[bool] = (True, False)) -> tuple[tuple[float, float, bool], dict]:
-    """The (lexname ratio, silhouette floor, supersense rule) maximising the mean of the dev sets'
-    mean ARI (ties: the rule on, the stricter ratio, then the lowest floor)."""
+                 rules: Sequence[bool] = (True, False), weights: Sequence[float] = SPLIT_WEIGHTS,
+                 depths: Sequence[int] = SPLIT_DEPTHS) -> tuple[tuple[float, float, bool, float, int], dict]:
+    """The (lexname ratio, silhouette floor, supersense rule, split weight, split depth) maximising the
+    mean of the dev sets' mean ARI (ties: the rule on, the stricter ratio, the lowest floor, the
+    lowest weight, the lowest depth)."""
     from dataclasses import replace
 
     table = {}
-    for rule in rules:
+    for rule, w, d in ((rule, w, d) for rule in rules for w in weights for d in (depths if w > 0 else (0,))):
         for r in ratios:
             for f in floors:
-                q = replace(params, silhouette_min=f, lexname_ratio=r, lexname_rule=rule)
+                q = replace(params, silhouette_min=f, lexname_ratio=r, lexname_rule=rule, split_wsd_weight=w,
+                            split_coarse_depth=d)
                 a, b = ari_scores(multi, q), ari_scores(single, q)
                 aris = [a["ari"], b["ari"]]
                 row = {"multi_ari": a["ari"], "one_sense_exact": b["exact_fraction"]}
@@ -210,10 +217,13 @@ def choose_rules(multi: Sequence[GroupingCase], single: Sequence[GroupingCase], 
                     c = ari_scores(homonyms, q)
                     aris.append(c["ari"])
                     row["same_supersense_homonyms_ari"] = c["ari"]
-                table[f"rule {rule} ratio {r} floor {f}"] = {**row, "mean": round(float(np.mean(aris)), 4),
-                                                            "ratio": r, "floor": f, "lexname_rule": rule}
-    best = max(table.values(), key=lambda t: (t["mean"], t["lexname_rule"], t["ratio"], -t["floor"]))
-    return (best["ratio"], best["floor"], best["lexname_rule"]), table
+                table[f"rule {rule} split weight {w} depth {d} ratio {r} floor {f}"] = {
+                    **row, "mean": round(float(np.mean(aris)), 4), "ratio": r, "floor": f, "lexname_rule": rule,
+                    "split_wsd_weight": w, "split_coarse_depth": d}
+    best = max(table.values(), key=lambda t: (t["mean"], t["lexname_rule"], t["ratio"], -t["floor"],
+                                              -t["split_wsd_weight"], -t["split_coarse_depth"]))
+    return (best["ratio"], best["floor"], best["lexname_rule"], best["split_wsd_weight"],
+            best["split_coarse_depth"]), table
 
 
 def latency(dis, target: str, sentence: str, *, runs: int = 30) -> dict[str, float]:  # noqa: ANN001
@@ -308,14 +318,21 @@ def group_main(argv: list[str] | None = None) -> int:
         sets[split] = (multi, single, homonyms)
     from dataclasses import replace
 
-    (ratio, floor, rule), table = choose_rules(*sets["dev"][:2], params, homonyms=sets["dev"][2])
-    chosen = replace(params, silhouette_min=floor, lexname_ratio=ratio, lexname_rule=rule)
-    plain = replace(params, silhouette_min=-1.0, lexname_ratio=1.0)
+    (ratio, floor, rule, weight, depth), table = choose_rules(*sets["dev"][:2], params, homonyms=sets["dev"][2])
+    chosen = replace(params, silhouette_min=floor, lexname_ratio=ratio, lexname_rule=rule, split_wsd_weight=weight,
+                     split_coarse_depth=depth)
+    plain = replace(params, silhouette_min=-1.0, lexname_ratio=1.0, split_wsd_weight=0.0)
+    cosine_split = replace(chosen, split_wsd_weight=0.0)
     flipped = replace(chosen, lexname_rule=not rule)
     test_multi, test_single, test_homonyms = sets["test"]
-    coarse = {"silhouette_min": floor, "lexname_ratio": ratio, "lexname_rule": rule, "dev_grid": table,
+    coarse = {"silhouette_min": floor, "lexname_ratio": ratio, "lexname_rule": rule, "split_wsd_weight": weight,
+              "split_coarse_depth": depth,
+              "dev_grid": table,
               "test": {"multi_supersense": ari_scores(test_multi, chosen), "one_sense": ari_scores(test_single, chosen),
                        "same_supersense_homonyms": ari_scores(test_homonyms, chosen),
+                       "split_on_cosine_alone": {"multi_supersense": ari_scores(test_multi, cosine_split),
+                                                 "one_sense": ari_scores(test_single, cosine_split),
+                                                 "same_supersense_homonyms": ari_scores(test_homonyms, cosine_split)},
                        "multi_supersense_rules_off": ari_scores(test_multi, plain),
                        "one_sense_rules_off": ari_scores(test_single, plain),
                        f"lexname_rule_{not rule}": {"multi_supersense": ari_scores(test_multi, flipped),
@@ -333,6 +350,8 @@ def group_main(argv: list[str] | None = None) -> int:
     config["grouping"]["silhouette_min"] = floor
     config["grouping"]["lexname_ratio"] = ratio
     config["grouping"]["lexname_rule"] = rule
+    config["grouping"]["split_wsd_weight"] = weight
+    config["grouping"]["split_coarse_depth"] = depth
     config.setdefault("metrics", {})["coarse"] = coarse
     config["metrics"]["latency"] = {"one_sentence_warm_cache": lat, "torch_threads": args.threads}
     config["data_card"]["grouping_seconds"] = round(time.perf_counter() - started, 1)

@@ -101,7 +101,8 @@ def wsd_items(dis: Disambiguator, lemmas: Sequence[tuple[str, str]], *, progress
                     continue
                 span = sv.example_span[r][e]
                 feats = dis.features(sv, rows, sv.example_sentence[r][e], sv.example_target[r][e],
-                                     frozenset({text}), dis.context(text, *span, lemma))
+                                     frozenset({text}), dis.context(text, *span, lemma),
+                                     dis.compounds(text, *span, lemma))
                 first = next(k for k, rr in enumerate(rows) if sv.senses[rr].sense_number == 1)
                 lower = text[slice(*span)][:1].islower()
                 items.append(WsdItem(lemma, pos, j, first, feats,
@@ -132,7 +133,8 @@ def fit_weights(items: Sequence[WsdItem], *, l2: float = 1e-3) -> dict[str, floa
         n = len(feats)
         return total / n + l2 / 2 * float(w @ w), grad / n + l2 * w
 
-    start = {"gloss": 10.0, "gloss_target": 5.0, "example": 5.0, "example_sentence": 2.0, "prior": 0.5, "lesk": 2.0}
+    start = {"gloss": 10.0, "gloss_target": 5.0, "example": 5.0, "example_sentence": 2.0, "prior": 0.5, "lesk": 2.0,
+             "compound": 1.0}
     res = minimize(loss, np.array([start[k] for k in FEATURES]), jac=True, method="L-BFGS-B")
     return {k: round(float(v), 5) for k, v in zip(FEATURES, res.x)}
 
@@ -267,9 +269,11 @@ def wsd_overlap(dis: Disambiguator, pairs: Sequence[WicPair], vectors: Sequence[
         rows = dis.candidate_rows(sv, p.pos)
         ex = frozenset({p.sentence1, p.sentence2})
         p1 = dis.occurrence_probabilities(sv, rows, ua[i], ta[i], p.sentence1[slice(*p.span1)], ex,
-                                          dis.context(p.sentence1, *p.span1, p.target))
+                                          dis.context(p.sentence1, *p.span1, p.target),
+                                          dis.compounds(p.sentence1, *p.span1, p.target))
         p2 = dis.occurrence_probabilities(sv, rows, ub[i], tb[i], p.sentence2[slice(*p.span2)], ex,
-                                          dis.context(p.sentence2, *p.span2, p.target))
+                                          dis.context(p.sentence2, *p.span2, p.target),
+                                          dis.compounds(p.sentence2, *p.span2, p.target))
         out[i] = float(p1 @ p2)
         if progress and (n + 1) % 2000 == 0:
             _log(f"WiC: disambiguated {n + 1}/{len(pairs)} pairs ({time.perf_counter() - t0:.0f} s)")
@@ -422,7 +426,8 @@ def fit_main(argv: list[str] | None = None) -> int:
         config: dict[str, object] = {"format": FORMAT, "encoder": ENCODER_NAME, "layers": list(layers),
                                      "frequency_prior": 0.0, "case_rule": True,
                                      "weights": {"gloss": 10.0, "gloss_target": 5.0, "example": 5.0,
-                                                 "example_sentence": 2.0, "prior": 0.5, "lesk": 2.0},
+                                                 "example_sentence": 2.0, "prior": 0.5, "lesk": 2.0,
+                                                 "compound": 1.0},
                                      "lesk": {"static": "glove-6b-50d",
                                               "sif_a": SIF_A if args.sif_a is None else args.sif_a},
                                      "background": bg, "grouping": {"sentence_weight": 0.5}}
@@ -435,9 +440,12 @@ def fit_main(argv: list[str] | None = None) -> int:
         weights = fit_weights(dev_items)
         test_items = wsd_items(dis, test_sample)
         config["weights"] = weights
-        lesk = FEATURES.index("lesk")
-        ablated = [replace(it, features=np.where(np.arange(len(FEATURES)) == lesk, 0.0, it.features)) for it in dev_items]
-        weights_without = {**fit_weights(ablated), "lesk": 0.0}
+        weights_without = {}  # each added feature held at 0 and the rest refitted
+        for name in ("lesk", "compound"):
+            column = FEATURES.index(name)
+            ablated = [replace(it, features=np.where(np.arange(len(FEATURES)) == column, 0.0, it.features))
+                       for it in dev_items]
+            weights_without[name] = {**fit_weights(ablated), name: 0.0}
         beta, prior_grid = choose_frequency_prior(dev_items, weights, case_rule=True)
         config["frequency_prior"] = beta
         wsd = {"dev": wsd_scores(dev_items, weights, beta, case_rule=True),
@@ -446,8 +454,9 @@ def fit_main(argv: list[str] | None = None) -> int:
                "test_no_prior_no_case_rule": wsd_scores(test_items, weights),
                "test_case_rule_only": wsd_scores(test_items, weights, case_rule=True),
                "test_with_frequency_prior_1": wsd_scores(test_items, weights, 1.0, case_rule=True),
-               "test_without_lesk": {"weights": weights_without,
-                                     "scores": wsd_scores(test_items, weights_without, beta, case_rule=True)},
+               **{f"test_without_{name}": {"weights": w,
+                                           "scores": wsd_scores(test_items, w, beta, case_rule=True)}
+                  for name, w in weights_without.items()},
                "test_single_feature": {k: wsd_scores(test_items, {f: float(f == k) for f in FEATURES})["all"]
                                        for k in FEATURES},
                "sample": {"dev_lemma_pos": len(dev_sample), "test_lemma_pos": len(test_sample),

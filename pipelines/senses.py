@@ -212,7 +212,7 @@ class SenseComparer:
         p = 1.0 / (1.0 + np.exp(-(params.p_same[0] * score + params.p_same[1])))
         np.fill_diagonal(p, 1.0)
 
-        labels, method, silhouette = group_occurrences(sims, flat, params)
+        labels, method, silhouette = group_occurrences(sims, flat, params, inventory=dis.inventory)
         senses, sense_of = label_groups(labels, flat, occurrences)
         if len(senses) < len(set(labels)):
             method += (f"; its {len(set(labels))} groups named by {len(senses)} WordNet sense"
@@ -282,7 +282,8 @@ def _describe_layers(layers: Sequence[int], weight: float) -> str:
 
 
 def group_occurrences(sims: np.ndarray, dis: Sequence[Disambiguation], params: WsdParams,
-                      split: tuple[float, list[int]] | None = None) -> tuple[list[int], str, float | None]:
+                      split: tuple[float, list[int]] | None = None, inventory: Any = None
+                      ) -> tuple[list[int], str, float | None]:
     """Group labels per occurrence, how k was decided, and the silhouette of the chosen k.
     ``split``: ``spectral_split(sims)`` when already computed."""
     n = sims.shape[0]
@@ -305,10 +306,22 @@ def group_occurrences(sims: np.ndarray, dis: Sequence[Disambiguation], params: W
         same = bool(sims[0, 1] >= params.threshold)  # not in WordNet: the WiC-calibrated threshold decides
         return [0, 0] if same else [0, 1], (f"cosine {sims[0, 1]:.2f} {'>=' if same else '<'} the calibrated "
                                             f"threshold {params.threshold:.2f} (the word is not in WordNet)"), None
-    best = split if split is not None else spectral_split(sims)
+    best = split if split is not None else spectral_split(split_similarity(
+        sims, dis, params.split_wsd_weight, inventory, params.split_coarse_depth))
     if best is None or best[0] < params.silhouette_min:
         return [0] * n, "one group: no split with a silhouette above the floor", None if best is None else best[0]
     return best[1], f"spectral clustering, k = {len(set(best[1]))} by silhouette (k = 2..4)", best[0]
+
+
+def split_similarity(sims: np.ndarray, dis: Sequence[Disambiguation], weight: float, inventory: Any = None,
+                     depth: int = 0) -> np.ndarray:
+    """What the spectral split reads: the occurrences' cosine, or with ``weight`` > 0
+    ``(cosine + weight x p(same sense)) / (1 + weight)``, so that two occurrences the disambiguation
+    gives different senses are pulled apart and two it gives one sense are drawn together; the same
+    sense is the same synset, or with ``depth`` > 0 the same coarse sense (``_same_synset``)."""
+    if weight <= 0 or not all(d.candidates for d in dis):
+        return sims
+    return (sims + weight * _same_synset(dis, inventory, depth)) / (1.0 + weight)
 
 
 def spectral_split(sims: np.ndarray, max_k: int = 4) -> tuple[float, list[int]] | None:
@@ -336,15 +349,22 @@ def spectral_split(sims: np.ndarray, max_k: int = 4) -> tuple[float, list[int]] 
     return best
 
 
-def _same_synset(dis: Sequence[Disambiguation]) -> np.ndarray:
-    """(M, M): the probability that two occurrences get the same synset, sum_c p_i(c) p_j(c)."""
+def _same_synset(dis: Sequence[Disambiguation], related: Any = None, depth: int = 0) -> np.ndarray:
+    """(M, M): the probability that two occurrences get the same synset, sum_c p_i(c) p_j(c); with
+    ``depth`` > 0 (and ``related``, a SenseInventory), the same *coarse* sense: two synsets count as
+    one when their hypernyms up to ``depth`` levels meet (a cricket bat and a baseball bat, both
+    under *club*), sum_{c,c'} p_i(c) p_j(c') [c ~ c']."""
     ids = sorted({c.synset for d in dis for c in d.candidates})
     col = {sid: k for k, sid in enumerate(ids)}
     probs = np.zeros((len(dis), len(ids)))
     for i, d in enumerate(dis):
         for c in d.candidates:
             probs[i, col[c.synset]] = c.score
-    return probs @ probs.T
+    if depth <= 0 or related is None:
+        return probs @ probs.T
+    up = [related.ancestors(sid, depth) for sid in ids]
+    same = np.array([[1.0 if a & b else 0.0 for b in up] for a in up])
+    return probs @ same @ probs.T
 
 
 def _shared_lexname(dis: Sequence[Disambiguation], ratio: float) -> str | None:

@@ -271,6 +271,14 @@ class SenseInventory:
                          lemma_names=tuple(names), definition=definition, examples=tuple(examples),
                          lexname=self.lexnames[lex] if 0 <= lex < len(self.lexnames) else str(lex), related=related)
 
+    def ancestors(self, sid: str, depth: int = 3) -> set[str]:
+        """``sid`` and its hypernyms up to ``depth`` levels up (instance hypernyms included)."""
+        out, frontier = {sid}, [sid]
+        for _ in range(depth):
+            frontier = [h for f in frontier for h in (self.synset(f).related or ((),))[0] if h not in out]
+            out.update(frontier)
+        return out
+
     def lemma_names(self, sid: str) -> tuple[str, ...]:
         return tuple(self._record(sid)[1])
 

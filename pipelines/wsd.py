@@ -39,6 +39,7 @@ Gloss and example vectors are computed lazily per lemma and kept in a bounded LR
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -62,8 +63,9 @@ from pipelines.occurrences import (  # noqa: F401 - find_occurrences and MAX_TAR
 from pipelines.wordnet import UPOS_TO_WN, SenseInventory, WordSense
 
 FORMAT = "wsd-v1"
-FEATURES = ("gloss", "gloss_target", "example", "example_sentence", "prior", "lesk")
-OPTIONAL_FEATURES = ("lesk",)  # weight 0 when an older wsd.json lacks them
+FEATURES = ("gloss", "gloss_target", "example", "example_sentence", "prior", "lesk", "compound")
+OPTIONAL_FEATURES = ("lesk", "compound")  # weight 0 when an older wsd.json lacks them
+_NEIGHBOUR = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\S")  # words (and single other characters) next to a target
 _AGREEING_UPOS = {"n": {"NOUN", "PROPN"}, "v": {"VERB", "AUX"}, "a": {"ADJ"}, "r": {"ADV"}}
 
 
@@ -84,6 +86,8 @@ class WsdParams:
     silhouette_min: float = 0.0  # below this best silhouette, the occurrences stay one group
     lexname_ratio: float = 1.0  # one group when one supersense has >= this x each occurrence's top one (1 = off)
     lexname_rule: bool = True  # one group when every occurrence's top sense is in the same supersense
+    split_wsd_weight: float = 0.0  # the spectral split's similarity: (cosine + this x p(same sense)) / (1 + this)
+    split_coarse_depth: int = 0  # p(same sense) of the split: 0 the same synset, d > 0 hypernyms meeting within d
     lesk_a: float = SIF_A  # the smooth-inverse-frequency constant of the lesk feature's bags
     source: str = "in memory"
 
@@ -114,6 +118,8 @@ class WsdParams:
                          threshold=float(g.get("threshold", 0.5)), silhouette_min=float(g.get("silhouette_min", 0.0)),
                          lexname_ratio=float(g.get("lexname_ratio", 1.0)),
                          lexname_rule=bool(g.get("lexname_rule", True)),
+                         split_wsd_weight=float(g.get("split_wsd_weight", 0.0)),
+                         split_coarse_depth=int(g.get("split_coarse_depth", 0)),
                          lesk_a=float(data.get("lesk", {}).get("sif_a", SIF_A)),
                          source=source)
         except (KeyError, TypeError, ValueError) as exc:
@@ -405,6 +411,27 @@ class Disambiguator:
         return out
 
     # ----- scoring -------------------------------------------------------------------------------
+    def compounds(self, text: str, start: int, end: int, lemma: str) -> frozenset[str]:
+        """The synsets, and their hypernyms three levels up, of the WordNet compounds the occurrence at
+        ``start:end`` forms with the words next to it: "date palm", "power plant", "fish tank",
+        "capital letter" (one or two words before it, one after it, that one also without a plural
+        s). The ``compound`` feature is 1 for a candidate among them: a *date palm* is a kind of
+        *palm* the tree, a *fish tank* of *tank* the vessel."""
+        left = _NEIGHBOUR.findall(text[:start])[-2:]
+        right = _NEIGHBOUR.findall(text[end:])[:1]
+        keys = [f"{left[-1]}_{lemma}"] if left else []
+        if len(left) == 2:
+            keys.append(f"{left[0]}_{left[1]}_{lemma}")
+        if right:
+            keys += [f"{lemma}_{right[0]}"] + ([f"{lemma}_{right[0][:-1]}"] if right[0].lower().endswith("s") else [])
+        out: set[str] = set()
+        for key in keys:
+            key = SenseInventory.key(key)
+            if key != lemma and key in self.inventory:
+                for s in self.inventory.senses(key):
+                    out |= self.inventory.ancestors(s.synset, 3)
+        return frozenset(out)
+
     def context(self, text: str, start: int, end: int, lemma: str) -> np.ndarray | None:
         """The unit static-vector bag of ``text`` without the target at ``start:end`` (None without ``words``)."""
         if self.words is None:
@@ -413,11 +440,13 @@ class Disambiguator:
 
     @staticmethod
     def features(sv: SenseVectors, rows: Sequence[int], sentence: np.ndarray, target: np.ndarray,
-                 exclude: frozenset[str] = frozenset(), context: np.ndarray | None = None) -> np.ndarray:
+                 exclude: frozenset[str] = frozenset(), context: np.ndarray | None = None,
+                 compound: frozenset[str] = frozenset()) -> np.ndarray:
         """(len(rows), len(FEATURES)) features of the candidate senses ``rows`` for one occurrence.
 
         ``exclude``: example sentences not to use (leave-one-out evaluation); ``context``: the
-        sentence's unit static-vector bag (``context``; None: the ``lesk`` feature is 0)."""
+        sentence's unit static-vector bag (``context``; None: the ``lesk`` feature is 0); ``compound``:
+        the synsets of the compounds around the occurrence (``compounds``)."""
         out = np.zeros((len(rows), len(FEATURES)), dtype=np.float64)
         for j, r in enumerate(rows):
             g = float(sv.gloss[r] @ sentence)
@@ -428,7 +457,8 @@ class Disambiguator:
                 ex, es = ex[keep], es[keep]
             out[j] = (g, gt, float((ex @ target).max()) if len(ex) else gt,
                       float((es @ sentence).max()) if len(es) else g, -np.log(sv.senses[r].sense_number),
-                      sv.lesk(r, context, exclude) if context is not None else 0.0)
+                      sv.lesk(r, context, exclude) if context is not None else 0.0,
+                      1.0 if sv.senses[r].synset in compound else 0.0)
         return out
 
     def log_prior(self, sv: SenseVectors, rows: Sequence[int]) -> np.ndarray:
@@ -458,10 +488,10 @@ class Disambiguator:
 
     def occurrence_probabilities(self, sv: SenseVectors, rows: Sequence[int], sentence: np.ndarray,
                                  target: np.ndarray, surface: str | None,
-                                 exclude: frozenset[str] = frozenset(), context: np.ndarray | None = None
-                                 ) -> np.ndarray:
+                                 exclude: frozenset[str] = frozenset(), context: np.ndarray | None = None,
+                                 compound: frozenset[str] = frozenset()) -> np.ndarray:
         """The candidates' probabilities for one occurrence (features, frequency prior, case rule)."""
-        feats = self.features(sv, rows, sentence, target, exclude, context)
+        feats = self.features(sv, rows, sentence, target, exclude, context, compound)
         return self.probabilities(feats, self.log_prior(sv, rows), self.excluded(sv, rows, surface))
 
     def candidate_rows(self, sv: SenseVectors, pos: str | None) -> list[int]:
@@ -525,7 +555,8 @@ class Disambiguator:
                             + (" (spaCy's tag)" if pos is None else "") + "; all its senses are candidates")
                 text, (start, end) = reads[i][k]
                 probs = self.occurrence_probabilities(sv, rows, sent[i][k], targets[i][k], tok.text, exclude,
-                                                      self.context(text, start, end, wn_lemma))
+                                                      self.context(text, start, end, wn_lemma),
+                                                      self.compounds(text, start, end, wn_lemma))
                 order = np.argsort(-probs, kind="stable")[: top_k or None]
                 cands = tuple(_candidate(sv, rows[j], float(probs[j]), wn_lemma) for j in order)
                 used_pos = sv.senses[rows[0]].pos if note is None else None

@@ -237,3 +237,43 @@ def test_a_target_of_too_many_tokens_names_the_limit(wsd):
     with pytest.raises(InputError) as e:
         wsd.disambiguate("a b c d e f g h i", ["a b c d e f g h i"])
     assert e.value.code == "bad-target" and e.value.limit == MAX_TARGET_TOKENS and e.value.given == 9
+
+
+def test_compounds_around_the_word_name_its_sense(wsd):
+    """A date palm is a kind of palm the tree, a fish tank of tank the vessel: WordNet's compounds
+    made with the neighbouring word, and their hypernyms, mark the candidates they belong to."""
+    def marked(text, word):
+        i = text.index(word)
+        found = wsd.compounds(text, i, i + len(word), word)
+        return [s.definition for s in wsd.sense_vectors(word).senses if s.synset in found]
+
+    assert [d[:23] for d in marked("They rested in the shade of a date palm.", "palm")] == ["any plant of the family"]
+    assert [d[:18] for d in marked("Our fish tank needs cleaning.", "tank")] == ["a large (usually m"]
+    assert marked("I went to the bank today.", "bank") == []
+    sv = wsd.sense_vectors("palm")
+    rows = wsd.candidate_rows(sv, "n")
+    tree = next(j for j, r in enumerate(rows) if sv.senses[r].definition.startswith("any plant"))
+    text = "They rested in the shade of a date palm."
+    i = text.index("palm")
+    feats = wsd.features(sv, rows, np.zeros(wsd.encoder.hidden_size), np.zeros(wsd.encoder.hidden_size),
+                         compound=wsd.compounds(text, i, i + 4, "palm"))
+    column = list(feats[:, -1])
+    assert column[tree] == 1.0 and sum(column) == 1.0
+
+
+def test_the_split_reads_the_disambiguation_when_weighted(comparer):
+    from pipelines.senses import split_similarity
+
+    sentences = ["She read the lines on his palm.", "He held the coin in the palm of his hand.",
+                 "The palm swayed in the tropical breeze.", "Coconuts fell from the tall palm."]
+    prep = comparer.prepare("palm", sentences)
+    dis, inventory = prep.disambiguations, comparer.disambiguator.inventory
+    assert split_similarity(prep.sims, dis, 0.0) is prep.sims
+    mixed = split_similarity(prep.sims, dis, 1.0, inventory, 1)
+    assert mixed.shape == prep.sims.shape and np.allclose(mixed, mixed.T)
+    assert np.all(mixed <= 1.0 + 1e-9)
+    # the hand pair and the tree pair come closer, the hand-tree pairs stay apart
+    assert mixed[0, 1] - mixed[0, 2] > prep.sims[0, 1] - prep.sims[0, 2]
+    c = comparer.compare("palm", sentences)
+    assert [list(s.members) for s in c.senses] == [[0, 1], [2, 3]]
+    assert "hand" in c.senses[0].sense.gloss and "Palmae" in c.senses[1].sense.gloss
