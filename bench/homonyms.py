@@ -10,7 +10,8 @@ WordNet sense is one of the synsets that fit the intended sense.
 
 The sets are data, ``bench/data/homonyms.json``. ``--set 2`` runs the second (ten other words,
 sentences typed as people type them), written after the first set had been looked at and before
-anything was run on it; ``--set 3`` the third, written the same way in session 6.
+anything was run on it; ``--set 3`` the third, written the same way in session 6; ``--set 4`` the fourth, written in session 7
+after that session's changes and before anything was run on it.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def run(comparer, homonyms: dict[str, list[tuple[set[str], list[str]]]]) -> dict
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--json", action="store_true")
-    p.add_argument("--set", type=int, choices=(1, 2, 3), default=1,
+    p.add_argument("--set", type=int, choices=(1, 2, 3, 4), default=1,
                    help="which set of bench/data/homonyms.json (default 1)")
     args = p.parse_args(argv)
     import torch

@@ -115,3 +115,25 @@ def test_same_supersense_homonyms_share_no_close_hypernym():
     jewel, boxing = ancestors(inv, "04092609-n"), ancestors(inv, "04092959-n")
     assert "04092609-n" in jewel and len(jewel) > 1 and not jewel & boxing
     assert ancestors(inv, "09213565-n") & ancestors(inv, "09213828-n")  # river bank, banked turn: slopes
+
+
+def test_homonym_check_sets_name_real_senses_of_their_words():
+    """bench/data/homonyms.json: every synset a check accepts is a WordNet sense of its word, and each
+    word has two senses of three sentences that contain it."""
+    import json
+    from pathlib import Path
+
+    from pipelines.loading import DEFAULT_WORDNET
+    from pipelines.wordnet import SenseInventory
+
+    inv = SenseInventory.load(DEFAULT_WORDNET)
+    data = json.loads((Path(__file__).resolve().parents[2] / "bench" / "data" / "homonyms.json").read_text())
+    assert sorted(data["sets"]) == ["1", "2", "3", "4"]
+    for number, block in data["sets"].items():
+        assert len(block["words"]) == 10, number
+        for word, senses in block["words"].items():
+            known = {s.synset for s in inv.senses(word)}
+            assert len(senses) == 2 and all(len(s["sentences"]) == 3 for s in senses), (number, word)
+            for s in senses:
+                assert set(s["synsets"]) <= known, (number, word, s["synsets"])
+                assert all(word[:3] in t.lower() for t in s["sentences"]), (number, word)
