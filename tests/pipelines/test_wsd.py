@@ -261,7 +261,7 @@ def test_compounds_around_the_word_name_its_sense(wsd):
     assert column[tree] == 1.0 and sum(column) == 1.0
 
 
-def test_the_split_reads_the_disambiguation_when_weighted(comparer):
+def test_split_similarity_and_the_palm_groups(comparer):
     from pipelines.senses import split_similarity
 
     sentences = ["She read the lines on his palm.", "He held the coin in the palm of his hand.",
