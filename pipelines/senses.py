@@ -352,8 +352,8 @@ def spectral_split(sims: np.ndarray, max_k: int = 4) -> tuple[float, list[int]] 
 def _same_synset(dis: Sequence[Disambiguation], related: Any = None, depth: int = 0) -> np.ndarray:
     """(M, M): the probability that two occurrences get the same synset, sum_c p_i(c) p_j(c); with
     ``depth`` > 0 (and ``related``, a SenseInventory), the same *coarse* sense: two synsets count as
-    one when their hypernyms up to ``depth`` levels meet (a cricket bat and a baseball bat, both
-    under *club*), sum_{c,c'} p_i(c) p_j(c') [c ~ c']."""
+    one when their hypernyms up to ``depth`` levels meet (bank's *sloping land* and *a slope in the
+    turn of a road*, both slopes), sum_{c,c'} p_i(c) p_j(c') [c ~ c']."""
     ids = sorted({c.synset for d in dis for c in d.candidates})
     col = {sid: k for k, sid in enumerate(ids)}
     probs = np.zeros((len(dis), len(ids)))

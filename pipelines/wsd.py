@@ -320,7 +320,7 @@ class Disambiguator:
             for (c0, c1), ks in by_context.items():
                 local = [(sp[k][0] - c0, sp[k][1] - c0) for k in ks]
                 wins = self.encoder.tokenizer.windows(text[c0:c1], local, self.window)
-                for k, (s, t), w in zip(ks, local, wins or [(0, c1 - c0)] * len(ks)):
+                for k, w in zip(ks, wins or [(0, c1 - c0)] * len(ks)):
                     key = (c0 + w[0], c0 + w[1])
                     if key not in unit_of:
                         unit_of[key] = len(texts)
@@ -515,7 +515,7 @@ class Disambiguator:
 
     def analyse(self, target: str, sentences: Sequence[str], *, pos: str | None = None,
                 top_k: int | None = None, exclude: frozenset[str] = frozenset(), require_all: bool = True
-                ) -> tuple[DisambiguationResult, np.ndarray, list[np.ndarray]]:
+                ) -> tuple[DisambiguationResult, list[np.ndarray], list[np.ndarray]]:
         """The disambiguation plus what the encoder gave, per sentence: the unit sentence embedding
         each of its occurrences was read with (k, H) and every layer of each occurrence's vector
         (k, L+1, H) (see ``encode_occurrences``)."""
