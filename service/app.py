@@ -105,16 +105,34 @@ def limit_malloc_arenas(arenas: int) -> bool:
     ``MALLOC_ARENA_MAX`` variable but applied at run time; before the request threads exist it
     covers all of them. A no-op (False) for 0, on other C libraries, or when the environment
     variable is set (the operator's choice wins)."""
-    if arenas <= 0 or os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
+    return _mallopt(_M_ARENA_MAX, arenas, "MALLOC_ARENA_MAX")
+
+
+def fix_malloc_mmap_threshold(kb: int) -> bool:
+    """Serve allocations of ``kb`` KiB or more with their own memory maps, returned to the system when
+    freed (``mallopt(M_MMAP_THRESHOLD)``, and a trim threshold of twice that). glibc's default
+    raises the threshold each time a mapped block is freed (up to 32 MiB), after which large arrays
+    (a long text's hidden states, a big batch's outputs) live on the heap and leave it fragmented and
+    grown. Too low a threshold costs speed (256 KiB: the encoder's per-batch arrays are mapped and
+    faulted in anew each time, a third fewer sentences/s; BENCHMARKS.md). Like
+    ``MALLOC_MMAP_THRESHOLD_`` but applied at run time; a no-op (False) for 0, on other C libraries,
+    or when that variable is set."""
+    if not _mallopt(_M_MMAP_THRESHOLD, kb * 1024, "MALLOC_MMAP_THRESHOLD_"):
+        return False
+    return _mallopt(_M_TRIM_THRESHOLD, 2 * kb * 1024, "MALLOC_TRIM_THRESHOLD_")
+
+
+def _mallopt(option: int, value: int, variable: str) -> bool:
+    if value <= 0 or os.environ.get(variable) or not sys.platform.startswith("linux"):
         return False
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        return bool(libc.mallopt(_M_ARENA_MAX, arenas))
-    except (OSError, AttributeError):  # musl and others: no glibc arenas to limit
+        return bool(libc.mallopt(option, value))
+    except (OSError, AttributeError):  # musl and others: no glibc allocator to tune
         return False
 
 
-_M_ARENA_MAX = -8  # glibc malloc.h
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # glibc malloc.h
 
 
 class BindLimits:
@@ -143,6 +161,7 @@ def _document_limits(app: FastAPI, limits: Limits) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     limit_malloc_arenas(settings.malloc_arena_max)
+    fix_malloc_mmap_threshold(settings.malloc_mmap_threshold_kb)
     metrics = Metrics()
     app = FastAPI(title="lexiflow", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None)  # served from local files by service.docs

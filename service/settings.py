@@ -110,6 +110,11 @@ class Settings(BaseSettings):
         2, ge=0, le=64,
         description="glibc malloc arenas per worker process (0: glibc's default, 8 per core). Few arenas keep the "
                     "resident memory flat under many request threads; more arenas fragment and grow it")
+    malloc_mmap_threshold_kb: int = Field(
+        4096, ge=0, le=65536,
+        description="glibc: allocations of at least this many KiB get their own memory maps, given back when freed "
+                    "(0: glibc's default, a threshold that rises until large arrays stay on a fragmented heap; "
+                    "256 is a third slower; measured in BENCHMARKS.md)")
 
     # Access control. No key configured = open access (bind to loopback, the default host).
     api_keys: list[SecretStr] = Field(default_factory=list,

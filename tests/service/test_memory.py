@@ -37,3 +37,43 @@ def test_setting_default_and_bounds(monkeypatch):
     monkeypatch.setenv("LEXIFLOW_MALLOC_ARENA_MAX", "-1")
     with pytest.raises(ValueError):
         Settings()
+
+
+class _MallInfo2(__import__("ctypes").Structure):
+    _fields_ = [(name, __import__("ctypes").c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                 "keepcost")]
+
+
+@glibc
+def test_a_fixed_mmap_threshold_keeps_large_blocks_out_of_the_heap(monkeypatch):
+    """glibc raises its mmap threshold each time a mapped block is freed, so that after a 4 MB array
+    a 1 MB one lands on the heap; with the threshold fixed (the service's default) it is mapped,
+    and given back when freed."""
+    import ctypes
+
+    from service.app import fix_malloc_mmap_threshold
+
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = _MallInfo2
+    libc.malloc.restype = ctypes.c_void_p
+    libc.free.argtypes = [ctypes.c_void_p]
+    assert fix_malloc_mmap_threshold(256) is True
+    libc.free(libc.malloc(4 << 20))
+    before = libc.mallinfo2().hblkhd
+    block = libc.malloc(1 << 20)
+    assert libc.mallinfo2().hblkhd >= before + (1 << 20)  # its own mapping, not heap
+    libc.free(block)
+    assert libc.mallinfo2().hblkhd == before
+
+
+def test_mmap_threshold_setting(monkeypatch):
+    from service.app import fix_malloc_mmap_threshold
+
+    monkeypatch.delenv("LEXIFLOW_MALLOC_MMAP_THRESHOLD_KB", raising=False)
+    assert Settings().malloc_mmap_threshold_kb == 4096
+    assert fix_malloc_mmap_threshold(0) is False
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "131072")
+    assert fix_malloc_mmap_threshold(256) is False  # the operator's variable wins
