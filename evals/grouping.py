@@ -35,7 +35,7 @@ class GroupingCase:
     synsets: list[str] | None = None  # the WordNet sense of each sentence (the example's own synset)
     prepared: object | None = None  # SenseComparer.prepare's output
     first: list[int] | None = None  # per sentence, the index of its first occurrence
-    splits: dict | None = None  # split_wsd_weight -> spectral_split of the occurrences
+    splits: dict | None = None  # (split weight, split depth) -> spectral_split of the occurrences
 
 
 def coarse_cases(dis, keys: Sequence[tuple[str, str]], *, per_lemma: int = 8, seed: int = 13,  # noqa: ANN001
