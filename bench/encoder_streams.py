@@ -84,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         two = rate(sessions[args.threads], feeds, 2, args.seconds)
         two_single = rate(sessions[1], feeds, 2, args.seconds)
         print(f"| {b} | {one:.0f} | {two:.0f} | {two_single:.0f} |", flush=True)
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    print(f"\nResident memory of this process after the runs: {int(status['VmRSS'].split()[0]) / 1024:.0f} MB, "
+          f"peak {int(status['VmHWM'].split()[0]) / 1024:.0f} MB (memory arena {'on' if args.arena else 'off'})")
     return 0
 
 

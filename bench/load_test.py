@@ -286,6 +286,7 @@ def mixed_phase(args: argparse.Namespace, out: Path) -> dict:
     arenas = {} if args.malloc_arena_max is None else {"LEXIFLOW_MALLOC_ARENA_MAX": str(args.malloc_arena_max)}
     if args.encoder_backend is not None:
         arenas["LEXIFLOW_ENCODER_BACKEND"] = args.encoder_backend
+    arenas.update(dict(item.split("=", 1) for item in args.server_env))
     proc = start_server(port, log, workers=args.workers, **arenas)
     try:
         ready_s = wait_ready(base, proc, log)
@@ -459,6 +460,9 @@ def main() -> int:
     ap.add_argument("--users", type=int, default=8, help="concurrent users in the mixed run")
     ap.add_argument("--spawn-rate", type=float, default=2.0)
     ap.add_argument("--workers", type=int, default=1, help="uvicorn workers of the mixed-run server")
+    ap.add_argument("--server-env", nargs="*", default=[], metavar="LEXIFLOW_X=V",
+                    help="settings for the mixed-run server (the shell's LEXIFLOW_ variables are not passed), "
+                         "e.g. LEXIFLOW_ENCODER_MEMORY_ARENA=true LEXIFLOW_MALLOC_MMAP_THRESHOLD_KB=0")
     ap.add_argument("--malloc-arena-max", type=int, default=None,
                     help="LEXIFLOW_MALLOC_ARENA_MAX of the mixed-run server (default: the service's, 2; "
                          "0 = glibc's own default, to see the memory growth the cap prevents)")

@@ -68,11 +68,6 @@ def coarse_cases(dis, keys: Sequence[tuple[str, str]], *, per_lemma: int = 8, se
     return out
 
 
-def ancestors(inventory, sid: str, depth: int = 3) -> set[str]:  # noqa: ANN001
-    """``sid`` and its hypernyms up to ``depth`` levels up (instance hypernyms included)."""
-    return inventory.ancestors(sid, depth)
-
-
 def homonym_cases(dis, keys: Sequence[tuple[str, str]], *, per_sense: int = 4, seed: int = 13  # noqa: ANN001
                   ) -> list[GroupingCase]:
     """Two unrelated senses in one supersense (see the module's docstring): the first such pair in
@@ -93,8 +88,8 @@ def homonym_cases(dis, keys: Sequence[tuple[str, str]], *, per_sense: int = 4, s
         rows = [r for r, ts in usable.items() if len(ts) >= 2]
         pair = next(((a, b) for i, a in enumerate(rows) for b in rows[i + 1:]
                      if sv.senses[a].lexname == sv.senses[b].lexname
-                     and not ancestors(dis.inventory, sv.senses[a].synset)
-                     & ancestors(dis.inventory, sv.senses[b].synset)), None)
+                     and not dis.inventory.ancestors(sv.senses[a].synset)
+                     & dis.inventory.ancestors(sv.senses[b].synset)), None)
         if pair is None:
             continue
         sentences, labels = [], []

@@ -19,10 +19,10 @@ MAX_TARGET_TOKENS = 8  # a WordNet multiword expression ("ice cream", "T-shirt")
 _HYPHENS = frozenset({"-", "\u2010", "\u2011"})
 
 
-def find_occurrences(lemmatizer: Lemmatizer, target: str, sentences: Sequence[str], *,
-                     context: int | None = None) -> tuple[str, str, list[list[tuple[LemmaToken, int]]]]:
+def find_occurrences(lemmatizer: Lemmatizer, target: str, sentences: Sequence[str]
+                     ) -> tuple[str, str, list[list[tuple[LemmaToken, int]]]]:
     """(target surface, target lemma, per sentence every token that is the target: by surface form or lemma)."""
-    surface, lemma, found, _ = find_occurrences_in_context(lemmatizer, target, sentences, context=context)
+    surface, lemma, found, _ = find_occurrences_in_context(lemmatizer, target, sentences, context=None)
     return surface, lemma, found
 
 

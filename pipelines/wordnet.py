@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import io
 import mmap
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -214,9 +215,9 @@ class SenseInventory:
 
             stem.parent.mkdir(parents=True, exist_ok=True)
             for path, arr in ((s_off, inv._synsets.offsets()), (i_off, inv._index.offsets())):  # type: ignore[union-attr]
-                tmp = path.with_name(path.name + ".tmp.npy")
-                np.save(tmp, arr)
-                tmp.replace(path)
+                out = io.BytesIO()
+                np.save(out, arr)
+                write_bytes_atomic(path, out.getvalue())  # a private temporary file per writer
             write_bytes_atomic(tsv, text)  # last: its presence says the offsets are complete
         except OSError:
             return inv  # a read-only cache: the in-memory inventory

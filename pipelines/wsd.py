@@ -268,7 +268,6 @@ class Disambiguator:
         self.cache_size = cache_size
         self._cache: OrderedDict[str, SenseVectors] = OrderedDict()
         self._cache_lock = threading.Lock()
-        self.window: int | None = None  # wordpieces an occurrence is read in, at most (None: the model's length)
         # an occurrence is read in its sentence and this many on each side (None: the whole text)
         self.context_sentences: int | None = 0
 
@@ -311,28 +310,25 @@ class Disambiguator:
         reads: list[list[tuple[str, tuple[int, int]]]] = []
         for n, (text, sp) in enumerate(zip(sentences, spans)):
             ctx = contexts[n] if contexts is not None else [(0, len(text))] * len(sp)
-            unit_of: dict[tuple[int, int], int] = {}
-            row, read = [], []
             by_context: dict[tuple[int, int], list[int]] = {}
             for k, c in enumerate(ctx):
                 by_context.setdefault(c, []).append(k)
-            placed: dict[int, tuple[int, int, int]] = {}  # occurrence -> (unit, index, offset)
+            unit_of: dict[tuple[int, int], int] = {}  # characters read -> unit
+            row: list[tuple[int, int]] = [(0, 0)] * len(sp)
+            read: list[tuple[str, tuple[int, int]]] = [("", (0, 0))] * len(sp)
             for (c0, c1), ks in by_context.items():
-                local = [(sp[k][0] - c0, sp[k][1] - c0) for k in ks]
-                wins = self.encoder.tokenizer.windows(text[c0:c1], local, self.window)
-                for k, w in zip(ks, wins or [(0, c1 - c0)] * len(ks)):
-                    key = (c0 + w[0], c0 + w[1])
-                    if key not in unit_of:
-                        unit_of[key] = len(texts)
-                        texts.append(text[key[0]:key[1]])
+                wins = self.encoder.tokenizer.windows(text[c0:c1], [(sp[k][0] - c0, sp[k][1] - c0) for k in ks])
+                for k, (w0, w1) in zip(ks, wins or [(0, c1 - c0)] * len(ks)):
+                    a, b = c0 + w0, c0 + w1
+                    if (a, b) not in unit_of:
+                        unit_of[(a, b)] = len(texts)
+                        texts.append(text[a:b])
                         unit_spans.append([])
-                    u = unit_of[key]
-                    placed[k] = (u, len(unit_spans[u]), key[0])
-                    unit_spans[u].append((sp[k][0] - key[0], sp[k][1] - key[0]))
-            for k in range(len(sp)):
-                u, j, off = placed[k]
-                row.append((u, j))
-                read.append((texts[u], (sp[k][0] - off, sp[k][1] - off)))
+                    u = unit_of[(a, b)]
+                    local = (sp[k][0] - a, sp[k][1] - a)
+                    row[k] = (u, len(unit_spans[u]))
+                    read[k] = (texts[u], local)
+                    unit_spans[u].append(local)
             where.append(row)
             reads.append(read)
         sent_u, hidden_u = self.encode_hidden(texts, unit_spans)
@@ -556,7 +552,8 @@ class Disambiguator:
                 text, (start, end) = reads[i][k]
                 probs = self.occurrence_probabilities(sv, rows, sent[i][k], targets[i][k], tok.text, exclude,
                                                       self.context(text, start, end, wn_lemma),
-                                                      self.compounds(text, start, end, wn_lemma))
+                                                      self.compounds(text, start, end, wn_lemma)
+                                                      if self.params.weights.get("compound") else frozenset())
                 order = np.argsort(-probs, kind="stable")[: top_k or None]
                 cands = tuple(_candidate(sv, rows[j], float(probs[j]), wn_lemma) for j in order)
                 used_pos = sv.senses[rows[0]].pos if note is None else None

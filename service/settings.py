@@ -80,8 +80,8 @@ class Settings(BaseSettings):
                     "(measured in BENCHMARKS.md)")
     encoder_memory_arena: bool = Field(
         False, description="ONNX Runtime only: keep its CPU memory arena, which holds on to the largest buffers any "
-                           "batch shape has needed (about 75 MB more per worker under mixed load, no faster: "
-                           "BENCHMARKS.md)")
+                           "batch shape has needed (more memory per worker, the more so the larger the batches; "
+                           "no faster: BENCHMARKS.md)")
     batching: bool = Field(True, description="gather concurrent encoder requests into batches")
     batch_max_tokens: int = Field(8192, ge=64, description="padded tokens per encoder batch")
     batch_max_wait_ms: float = Field(

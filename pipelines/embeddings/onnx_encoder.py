@@ -207,8 +207,8 @@ class OnnxRunner:
     Threads: ``threads`` intra-op threads that sleep when idle (spinning threads steal the CPU from
     the request threads and from any neighbour process), one inter-op thread, sequential execution.
     ``arena``: ONNX Runtime's CPU memory arena, which keeps the largest buffers any batch shape has
-    needed for the life of the process; off by default (buffers go back to malloc after each run: a
-    worker serving mixed batch shapes stays about 75 MB smaller, at no measured cost in speed;
+    needed for the life of the process; off by default (buffers go back to malloc after each run,
+    at no measured cost in speed; how much memory that saves depends on the batch shapes served:
     BENCHMARKS.md).
     """
 

@@ -107,14 +107,13 @@ def test_parameters_file_is_written(tmp_path):
 def test_same_supersense_homonyms_share_no_close_hypernym():
     """The WordNet grouping set's third kind of case: a diamond ring and a boxing ring (both
     noun.artifact) have no hypernym in common up to three levels; two slopes of 'bank' do."""
-    from evals.grouping import ancestors
     from pipelines.loading import DEFAULT_WORDNET
     from pipelines.wordnet import SenseInventory
 
     inv = SenseInventory.load(DEFAULT_WORDNET)
-    jewel, boxing = ancestors(inv, "04092609-n"), ancestors(inv, "04092959-n")
+    jewel, boxing = inv.ancestors("04092609-n"), inv.ancestors("04092959-n")
     assert "04092609-n" in jewel and len(jewel) > 1 and not jewel & boxing
-    assert ancestors(inv, "09213565-n") & ancestors(inv, "09213828-n")  # river bank, banked turn: slopes
+    assert inv.ancestors("09213565-n") & inv.ancestors("09213828-n")  # river bank, banked turn: slopes
 
 
 def test_homonym_check_sets_name_real_senses_of_their_words():
