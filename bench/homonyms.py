@@ -6,12 +6,13 @@ sentences: per word, ``/v1/senses/compare``'s grouping (k automatic) against the
 senses (adjusted Rand index, exactly right or not), and whether each sentence's most probable
 WordNet sense is one of the synsets that fit the intended sense.
 
-    PYTHONPATH=$PWD python bench/homonyms.py [--set 1|2|3] [--json]
+    PYTHONPATH=$PWD python bench/homonyms.py [--set 1|2|3|4|5] [--json]
 
 The sets are data, ``bench/data/homonyms.json``. ``--set 2`` runs the second (ten other words,
 sentences typed as people type them), written after the first set had been looked at and before
 anything was run on it; ``--set 3`` the third, written the same way in session 6; ``--set 4`` the fourth, written in session 7
-after that session's changes and before anything was run on it.
+after that session's changes and before anything was run on it; ``--set 5`` the fifth, written the
+same way in session 8.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def run(comparer, homonyms: dict[str, list[tuple[set[str], list[str]]]]) -> dict
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--json", action="store_true")
-    p.add_argument("--set", type=int, choices=(1, 2, 3, 4), default=1,
+    p.add_argument("--set", type=int, choices=(1, 2, 3, 4, 5), default=1,
                    help="which set of bench/data/homonyms.json (default 1)")
     args = p.parse_args(argv)
     import torch
