@@ -293,7 +293,7 @@ def group_main(argv: list[str] | None = None) -> int:
 
     encoder, lemmatizer, inventory, glove = eval_components(args.threads)
     dis = Disambiguator(lemmatizer=lemmatizer, encoder=encoder, inventory=inventory, params=params, cache_size=64,
-                        words=WordBags(glove, a=params.lesk_a) if params.weights.get("lesk") else None)
+                        words=WordBags(glove, a=params.lesk_a) if params.uses_static_words else None)
     comparer = SenseComparer(lemmatizer=lemmatizer, encoder=encoder, disambiguator=dis)
     dev_lemmas, test_lemmas = lemma_split(inventory.lemmas(), load_wic(DEFAULT_CACHE, seed=args.seed),
                                           seed=args.seed)

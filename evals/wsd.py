@@ -134,7 +134,7 @@ def fit_weights(items: Sequence[WsdItem], *, l2: float = 1e-3) -> dict[str, floa
         return total / n + l2 / 2 * float(w @ w), grad / n + l2 * w
 
     start = {"gloss": 10.0, "gloss_target": 5.0, "example": 5.0, "example_sentence": 2.0, "prior": 0.5, "lesk": 2.0,
-             "compound": 1.0}
+             "compound": 1.0, "align": 1.0, "related_gloss": 2.0}
     res = minimize(loss, np.array([start[k] for k in FEATURES]), jac=True, method="L-BFGS-B")
     return {k: round(float(v), 5) for k, v in zip(FEATURES, res.x)}
 
@@ -427,7 +427,7 @@ def fit_main(argv: list[str] | None = None) -> int:
                                      "frequency_prior": 0.0, "case_rule": True,
                                      "weights": {"gloss": 10.0, "gloss_target": 5.0, "example": 5.0,
                                                  "example_sentence": 2.0, "prior": 0.5, "lesk": 2.0,
-                                                 "compound": 1.0},
+                                                 "compound": 1.0, "align": 1.0, "related_gloss": 2.0},
                                      "lesk": {"static": "glove-6b-50d",
                                               "sif_a": SIF_A if args.sif_a is None else args.sif_a},
                                      "background": bg, "grouping": {"sentence_weight": 0.5}}
@@ -441,7 +441,7 @@ def fit_main(argv: list[str] | None = None) -> int:
         test_items = wsd_items(dis, test_sample)
         config["weights"] = weights
         weights_without = {}  # each added feature held at 0 and the rest refitted
-        for name in ("lesk", "compound"):
+        for name in ("lesk", "compound", "align", "related_gloss"):
             column = FEATURES.index(name)
             ablated = [replace(it, features=np.where(np.arange(len(FEATURES)) == column, 0.0, it.features))
                        for it in dev_items]

@@ -19,6 +19,13 @@ component out of every bag, as SIF does, was measured on WordNet dev and not kep
 The contextual encoder's sentence-to-gloss cosine leans on the words the two texts share, often
 the target word itself; this feature reads the topic (a kitchen, grams and weighing against
 fish, skin and shedding) from a vocabulary of 400,000 words.
+
+A second feature, ``align``, reads the same words one by one instead of as one bag: each content
+word of the sentence is matched to its most similar word of the signature (cosine of unit GloVe
+vectors), that best cosine is cubed (so a near-exact match, *keyboard* in the sentence and in the
+definition, counts far more than many loose ones) and the cubes are averaged with the words'
+smooth-inverse-frequency weights. A bag's sum drowns a single telling word in the signature's
+hundred others; the alignment keeps it (as BERTScore does for the words of two sentences).
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -78,6 +86,42 @@ class WordBags:
         """The unit bag of a sentence with the target (``text[start:end]``) left out (zeros when empty)."""
         return unit(self.total(text[:start] + " " + text[end:], drop))
 
+    def unit_vectors(self, words: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The unit vectors (n, dim) float32 of the distinct in-vocabulary ``words`` and their
+        smooth-inverse-frequency weights (n,)."""
+        idx = np.unique(self.static.word_indices(sorted(set(words))))
+        if not len(idx):
+            return np.zeros((0, self.dim), np.float32), np.zeros(0)
+        v = self.static.rows(idx)
+        v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+        p = 1.0 / ((idx + 1.0) * self._log_n)
+        return v, self.a / (self.a + p)
+
+    def static_context(self, text: str, start: int, end: int, drop: Iterable[str] = ()) -> StaticContext:
+        """The sentence's bag (``context``) and its words' unit vectors, the target left out."""
+        rest = text[:start] + " " + text[end:]
+        vectors, weights = self.unit_vectors(self.words(rest, drop))
+        return StaticContext(unit(self.total(rest, drop)), vectors, weights)
+
+
+@dataclass(frozen=True)
+class StaticContext:
+    """A sentence's content words around the target: their unit bag (``bag``), and each word's unit
+    vector (n, dim) with its smooth-inverse-frequency weight (n,) for the ``align`` feature."""
+
+    bag: np.ndarray
+    vectors: np.ndarray
+    weights: np.ndarray
+
+
+def alignment(context: StaticContext, signature: np.ndarray) -> float:
+    """The ``align`` feature: the weighted mean over the context's words of the cube of each one's
+    best cosine with the signature's unit word vectors (m, dim); 0 when either side is empty."""
+    if not len(context.weights) or not len(signature):
+        return 0.0
+    best = (context.vectors @ signature.T).max(axis=1).astype(np.float64)
+    return float((context.weights * best ** 3).sum() / context.weights.sum())
+
 
 def unit(v: np.ndarray) -> np.ndarray:
     n = float(np.linalg.norm(v))
@@ -92,6 +136,17 @@ def signature_text(inventory: SenseInventory, sense: WordSense) -> str:
     parts += [inventory.lemma_names(sid)[0].replace("_", " ") for sid in neighbours]
     parts += [inventory.definition(sid) for sid in (*hyper[:HYPERNYMS], *hypo[:HYPONYM_DEFINITIONS], *other[:OTHERS])]
     return " ".join(parts)
+
+
+def signature_words(bags: WordBags, inventory: SenseInventory, lemma: str, senses: Sequence[WordSense]
+                    ) -> tuple[tuple[np.ndarray, ...], tuple[tuple[np.ndarray, ...], ...]]:
+    """For ``align``: per sense the unit vectors of its signature's distinct words without its
+    examples (m_s, dim), and per example those of its words (kept apart, so that evaluation can leave
+    an example out)."""
+    drop = bags.forms(lemma)
+    base = tuple(bags.unit_vectors(bags.words(signature_text(inventory, s), drop))[0] for s in senses)
+    examples = tuple(tuple(bags.unit_vectors(bags.words(e, drop))[0] for e in s.examples) for s in senses)
+    return base, examples
 
 
 def signatures(bags: WordBags, inventory: SenseInventory, lemma: str, senses: Sequence[WordSense]

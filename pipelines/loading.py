@@ -242,7 +242,7 @@ def _load_senses(plan: LoadPlan, out: Pipelines) -> None:
     params = WsdParams.load(plan.wsd)
     out.wsd = Disambiguator(lemmatizer=out.lemmatizers["rule"], encoder=out.encoder,
                             inventory=SenseInventory.load(plan.wordnet, cache_dir=plan.cache_dir), params=params,
-                            words=sense_word_bags(plan, out, params.lesk_a) if params.weights.get("lesk") else None)
+                            words=sense_word_bags(plan, out, params.lesk_a) if params.uses_static_words else None)
     out.senses = SenseComparer(lemmatizer=out.lemmatizers["rule"], encoder=out.encoder, disambiguator=out.wsd,
                                calibration=Calibration.load(plan.calibration))
 

@@ -1,7 +1,7 @@
 """Which WordNet sense does a word have in this sentence?
 
 For every occurrence of the target (all of them, found by lemma with spaCy), each candidate
-WordNet sense of the occurrence's part of speech gets six features:
+WordNet sense of the occurrence's part of speech gets nine features:
 
 1. ``gloss``: cosine of the encoder's sentence embedding (mean pooling, as sentence-transformers
    does) with the embedding of the sense's gloss written as ``lemma (synonyms): definition``;
@@ -16,6 +16,17 @@ WordNet sense of the occurrence's part of speech gets six features:
    with the sense's signature bag: its names, definition, examples and WordNet neighbourhood
    (``pipelines.lesk``). 0 when no static vectors are given (and an artifact without the feature
    gives it weight 0).
+7. ``compound``: 1 when the word and its neighbour form a WordNet compound whose synset, or a
+   hypernym up to 3 levels above it, is the candidate (*date palm*: the tree);
+8. ``align``: the same words as ``lesk`` matched one by one: each content word of the sentence to
+   its closest word of the signature, the best cosines cubed and averaged (``pipelines.lesk``);
+9. ``related_gloss``: the best cosine of the sentence embedding with the gloss of the sense or of
+   one of its nearest WordNet relatives (3 hypernyms, 12 hyponyms most tagged first): *a fly
+   buzzing around the kitchen* is closer to *housefly: common fly that frequents human
+   habitations* than to the insect's own gloss.
+
+Features 6-9 are 0 (or ``gloss`` again for 9) when their inputs are missing, and an artifact
+without one gives it weight 0.
 
 The score is their weighted sum and the probability a softmax over the candidates: a conditional
 logit whose weights (and so its temperature) are fitted on held-out WordNet examples by
@@ -34,7 +45,7 @@ that score, both general (never per word):
 of the encoder's layers 2-4, standardised per dimension against a background of ordinary
 occurrences (anisotropy correction).
 
-Gloss and example vectors are computed lazily per lemma and kept in a bounded LRU cache.
+Gloss, relatives' gloss and example vectors are computed lazily per lemma and kept in a bounded LRU cache.
 """
 
 from __future__ import annotations
@@ -52,7 +63,7 @@ import numpy as np
 from pipelines.embeddings.contextual import ContextualEncoder, Forward, TokenStates
 from pipelines.errors import InputError, ResourceError, read_resource_json
 from pipelines.lemmatize import LemmaToken, Lemmatizer
-from pipelines.lesk import SIF_A, WordBags, signatures, unit
+from pipelines.lesk import SIF_A, StaticContext, WordBags, alignment, signature_words, signatures, unit
 from pipelines.limits import MAX_OCCURRENCES
 from pipelines.occurrences import (  # noqa: F401 - find_occurrences and MAX_TARGET_TOKENS re-exported
     MAX_TARGET_TOKENS,
@@ -63,8 +74,13 @@ from pipelines.occurrences import (  # noqa: F401 - find_occurrences and MAX_TAR
 from pipelines.wordnet import UPOS_TO_WN, SenseInventory, WordSense
 
 FORMAT = "wsd-v1"
-FEATURES = ("gloss", "gloss_target", "example", "example_sentence", "prior", "lesk", "compound")
-OPTIONAL_FEATURES = ("lesk", "compound")  # weight 0 when an older wsd.json lacks them
+# the relatives whose glosses ``related_gloss`` reads, and how many relatives' gloss embeddings
+# are kept across lemmas (a hypernym is shared by many lemmas' senses)
+RELATED_HYPERNYMS, RELATED_HYPONYMS = 3, 12
+RELATED_CACHE = 8192
+FEATURES = ("gloss", "gloss_target", "example", "example_sentence", "prior", "lesk", "compound", "align",
+            "related_gloss")
+OPTIONAL_FEATURES = ("lesk", "compound", "align", "related_gloss")  # weight 0 when an older wsd.json lacks them
 _NEIGHBOUR = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\S")  # words (and single other characters) next to a target
 _AGREEING_UPOS = {"n": {"NOUN", "PROPN"}, "v": {"VERB", "AUX"}, "a": {"ADJ"}, "r": {"ADV"}}
 
@@ -90,6 +106,11 @@ class WsdParams:
     split_coarse_depth: int = 0  # p(same sense) of the split: 0 the same synset, d > 0 hypernyms meeting within d
     lesk_a: float = SIF_A  # the smooth-inverse-frequency constant of the lesk feature's bags
     source: str = "in memory"
+
+    @property
+    def uses_static_words(self) -> bool:
+        """Whether a feature reads GloVe (``lesk``, ``align``): the loader gives the static vectors then."""
+        return bool(self.weights.get("lesk") or self.weights.get("align"))
 
     @classmethod
     def load(cls, path: str | Path) -> WsdParams:
@@ -186,6 +207,13 @@ class SenseVectors:
     signature: np.ndarray | None = None
     signature_examples: tuple[np.ndarray, ...] = ()
     signature_unit: np.ndarray | None = None
+    # ``align``: per sense the unit word vectors of its signature without its examples (m_s, d), and
+    # per example its own words' (so that evaluation can leave one out)
+    align_signature: tuple[np.ndarray, ...] = ()
+    align_examples: tuple[tuple[np.ndarray, ...], ...] = ()
+    # ``related_gloss``: per sense the unit sentence embeddings (R_s, H) float16 of its nearest
+    # relatives' glosses (``RELATED_HYPERNYMS`` hypernyms, ``RELATED_HYPONYMS`` hyponyms)
+    related_gloss: tuple[np.ndarray, ...] = ()
 
     def lesk(self, row: int, context: np.ndarray, exclude: frozenset[str] = frozenset()) -> float:
         """Cosine of a unit context bag with sense ``row``'s signature (``exclude``: examples left out)."""
@@ -197,6 +225,22 @@ class SenseVectors:
         total = self.signature[row] + sum((bag for e, bag in zip(examples, self.signature_examples[row])
                                            if e not in exclude), np.zeros_like(self.signature[row]))
         return float(unit(total) @ context)
+
+    def align(self, row: int, context: StaticContext, exclude: frozenset[str] = frozenset()) -> float:
+        """The ``align`` feature of sense ``row`` for a sentence (``exclude``: examples left out)."""
+        if not self.align_signature:
+            return 0.0
+        parts = [self.align_signature[row]] + [words for e, words in zip(self.senses[row].examples,
+                                                                         self.align_examples[row]) if e not in exclude]
+        return alignment(context, np.concatenate(parts))
+
+    def related(self, row: int, sentence: np.ndarray) -> float:
+        """The ``related_gloss`` feature: the best cosine of ``sentence`` with the sense's gloss or a
+        relative's."""
+        own = float(self.gloss[row] @ sentence)
+        if not self.related_gloss or not len(self.related_gloss[row]):
+            return own
+        return max(own, float((self.related_gloss[row] @ sentence.astype(np.float32)).max()))
 
     def capitalised(self, row: int) -> bool:
         """WordNet spells this lemma with a capital in the sense (a proper name: Crane, SEAL)."""
@@ -268,6 +312,7 @@ class Disambiguator:
         self.cache_size = cache_size
         self._cache: OrderedDict[str, SenseVectors] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._related: OrderedDict[str, np.ndarray] = OrderedDict()  # synset -> its gloss embedding (float16)
         # an occurrence is read in its sentence and this many on each side (None: the whole text)
         self.context_sentences: int | None = 0
 
@@ -380,12 +425,43 @@ class Disambiguator:
         g = sent[: len(glosses)] if senses else np.zeros((0, h), np.float32)
         gt = np.stack([t[0] for t in targets[: len(glosses)]]) if senses else np.zeros((0, h), np.float32)
         signature, signature_examples, whole = None, (), None
+        align_signature: tuple[np.ndarray, ...] = ()
+        align_examples: tuple[tuple[np.ndarray, ...], ...] = ()
         if self.words is not None:
             signature, signature_examples = signatures(self.words, self.inventory, key, senses)
             whole = np.stack([unit(signature[r] + signature_examples[r].sum(axis=0)) for r in range(len(senses))]) \
                 if senses else signature
+            if self.params.weights.get("align"):
+                align_signature, align_examples = signature_words(self.words, self.inventory, key, senses)
+        related = self.related_glosses(senses) if self.params.weights.get("related_gloss") else ()
         return SenseVectors(key, senses, g, self.params.sentence(g) if len(g) else g, gt, per_sense, per_sentence,
-                            per_text, span, signature, signature_examples, whole)
+                            per_text, span, signature, signature_examples, whole, align_signature, align_examples,
+                            related)
+
+    def related_glosses(self, senses: Sequence[WordSense]) -> tuple[np.ndarray, ...]:
+        """Per sense, the gloss embeddings (R, H) float16 of its nearest relatives (``RELATED_HYPERNYMS``
+        hypernyms, ``RELATED_HYPONYMS`` hyponyms), each gloss written as ``name (synonyms): definition``;
+        encoded once per synset and kept in a bounded cache shared by every lemma."""
+        wanted = [tuple(dict.fromkeys((*s.related[0][:RELATED_HYPERNYMS], *s.related[1][:RELATED_HYPONYMS])))
+                  if s.related else () for s in senses]
+        with self._cache_lock:
+            known = {sid: self._related[sid] for ids in wanted for sid in ids if sid in self._related}
+        missing = sorted({sid for ids in wanted for sid in ids} - known.keys())
+        if missing:
+            texts = []
+            for sid in missing:
+                relative = self.inventory.synset(sid)
+                texts.append(relative.gloss_text(relative.lemma_names[0]))
+            sent, _ = self.encode_hidden(texts, [[] for _ in texts])
+            known.update(zip(missing, sent.astype(np.float16)))
+        with self._cache_lock:
+            for sid in (sid for ids in wanted for sid in ids):
+                self._related[sid] = known[sid]
+                self._related.move_to_end(sid)
+            while len(self._related) > RELATED_CACHE:
+                self._related.popitem(last=False)
+        h = self.encoder.hidden_size
+        return tuple(np.stack([known[sid] for sid in ids]) if ids else np.zeros((0, h), np.float16) for ids in wanted)
 
     def _example_spans(self, key: str, examples: Sequence[str], senses: Sequence[WordSense]
                        ) -> dict[str, tuple[int, int]]:
@@ -428,21 +504,22 @@ class Disambiguator:
                     out |= self.inventory.ancestors(s.synset, 3)
         return frozenset(out)
 
-    def context(self, text: str, start: int, end: int, lemma: str) -> np.ndarray | None:
-        """The unit static-vector bag of ``text`` without the target at ``start:end`` (None without ``words``)."""
+    def context(self, text: str, start: int, end: int, lemma: str) -> StaticContext | None:
+        """The static-vector context of ``text`` without the target at ``start:end``: its unit bag and
+        its words' unit vectors (None without ``words``)."""
         if self.words is None:
             return None
-        return self.words.context(text, start, end, self.words.forms(lemma) | {text[start:end].lower()})
+        return self.words.static_context(text, start, end, self.words.forms(lemma) | {text[start:end].lower()})
 
     @staticmethod
     def features(sv: SenseVectors, rows: Sequence[int], sentence: np.ndarray, target: np.ndarray,
-                 exclude: frozenset[str] = frozenset(), context: np.ndarray | None = None,
+                 exclude: frozenset[str] = frozenset(), context: StaticContext | None = None,
                  compound: frozenset[str] = frozenset()) -> np.ndarray:
         """(len(rows), len(FEATURES)) features of the candidate senses ``rows`` for one occurrence.
 
         ``exclude``: example sentences not to use (leave-one-out evaluation); ``context``: the
-        sentence's unit static-vector bag (``context``; None: the ``lesk`` feature is 0); ``compound``:
-        the synsets of the compounds around the occurrence (``compounds``)."""
+        sentence's static-vector context (``context``; None: ``lesk`` and ``align`` are 0);
+        ``compound``: the synsets of the compounds around the occurrence (``compounds``)."""
         out = np.zeros((len(rows), len(FEATURES)), dtype=np.float64)
         for j, r in enumerate(rows):
             g = float(sv.gloss[r] @ sentence)
@@ -453,8 +530,10 @@ class Disambiguator:
                 ex, es = ex[keep], es[keep]
             out[j] = (g, gt, float((ex @ target).max()) if len(ex) else gt,
                       float((es @ sentence).max()) if len(es) else g, -np.log(sv.senses[r].sense_number),
-                      sv.lesk(r, context, exclude) if context is not None else 0.0,
-                      1.0 if sv.senses[r].synset in compound else 0.0)
+                      sv.lesk(r, context.bag, exclude) if context is not None else 0.0,
+                      1.0 if sv.senses[r].synset in compound else 0.0,
+                      sv.align(r, context, exclude) if context is not None else 0.0,
+                      sv.related(r, sentence))
         return out
 
     def log_prior(self, sv: SenseVectors, rows: Sequence[int]) -> np.ndarray:
@@ -484,7 +563,7 @@ class Disambiguator:
 
     def occurrence_probabilities(self, sv: SenseVectors, rows: Sequence[int], sentence: np.ndarray,
                                  target: np.ndarray, surface: str | None,
-                                 exclude: frozenset[str] = frozenset(), context: np.ndarray | None = None,
+                                 exclude: frozenset[str] = frozenset(), context: StaticContext | None = None,
                                  compound: frozenset[str] = frozenset()) -> np.ndarray:
         """The candidates' probabilities for one occurrence (features, frequency prior, case rule)."""
         feats = self.features(sv, rows, sentence, target, exclude, context, compound)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipelines.lesk import WordBags, signature_text, signatures, unit
+from pipelines.lesk import StaticContext, WordBags, alignment, signature_text, signature_words, signatures, unit
 
 pytestmark = pytest.mark.slow
 
@@ -66,7 +66,7 @@ def test_disambiguator_leaves_an_example_out_of_the_signature(real_pipelines):
     sv = dis.sense_vectors("bank")
     row = next(i for i, s in enumerate(sv.senses) if s.examples)
     ctx = dis.context("he cashed a check at the bank", 23, 27, "bank")
-    assert sv.lesk(row, ctx) != sv.lesk(row, ctx, frozenset({sv.senses[row].examples[0]}))
+    assert sv.lesk(row, ctx.bag) != sv.lesk(row, ctx.bag, frozenset({sv.senses[row].examples[0]}))
 
 
 def test_an_older_wsd_json_without_the_feature_still_loads():
@@ -88,7 +88,7 @@ def test_the_whole_signature_is_kept_once_and_the_constant_comes_from_wsd_json(r
 
     dis = real_pipelines.wsd
     sv = dis.sense_vectors("bank")
-    ctx = dis.context("we sat on the grassy bank of the river", 21, 25, "bank")
+    ctx = dis.context("we sat on the grassy bank of the river", 21, 25, "bank").bag
     for row in range(len(sv.senses)):  # the kept unit signature is the sum of its parts
         whole = unit(sv.signature[row] + sv.signature_examples[row].sum(axis=0))
         assert np.isclose(sv.lesk(row, ctx), float(whole @ ctx))
@@ -96,3 +96,50 @@ def test_the_whole_signature_is_kept_once_and_the_constant_comes_from_wsd_json(r
     data = json.loads(DEFAULT_WSD.read_text())
     assert dis.words.a == dis.params.lesk_a == data["lesk"]["sif_a"]
     assert WsdParams.from_dict({**data, "lesk": {"sif_a": 0.01}}).lesk_a == 0.01
+
+
+# ----- align: the sentence's words matched one by one ---------------------------------------------
+def test_alignment_counts_an_exact_match_in_full_and_weighs_by_rarity(bags):
+    ctx = bags.static_context("The space key on my keyboard keeps sticking.", 10, 13)
+    assert np.isclose(np.linalg.norm(ctx.bag), 1.0)
+    assert len(ctx.vectors) == len(ctx.weights) and np.allclose(np.linalg.norm(ctx.vectors, axis=1), 1.0)
+    words = bags.words("The space on my keyboard keeps sticking.")
+    assert len(ctx.weights) == len(set(words))  # each distinct content word once
+    keyboard, _ = bags.unit_vectors(["keyboard"])
+    lock, _ = bags.unit_vectors(["lock"])
+    # "keyboard" itself in the signature: its best cosine is 1, cubed 1, so the score is at least
+    # its share of the weights; a signature of an unrelated word scores less
+    share = bags.unit_vectors(["keyboard"])[1][0] / ctx.weights.sum()
+    assert alignment(ctx, keyboard) >= share - 1e-6
+    assert alignment(ctx, keyboard) > alignment(ctx, lock)
+    # the best match per word: adding words to a signature never lowers the score
+    both = np.concatenate([keyboard, lock])
+    assert alignment(ctx, both) >= max(alignment(ctx, keyboard), alignment(ctx, lock)) - 1e-9
+    empty = StaticContext(ctx.bag, ctx.vectors[:0], ctx.weights[:0])
+    assert alignment(empty, keyboard) == 0.0 and alignment(ctx, keyboard[:0]) == 0.0
+
+
+def test_a_word_of_the_definition_in_the_sentence_favours_that_sense(bags, inventory):
+    # WordNet's key #15, "a lever (as in a keyboard) that actuates a mechanism when depressed",
+    # against #1, the metal device for a lock: "keyboard" in the sentence is in #15's definition
+    senses = inventory.senses("key", "n")
+    base, examples = signature_words(bags, inventory, "key", senses)
+    assert len(base) == len(examples) == len(senses)
+    assert all(len(e) == len(s.examples) for e, s in zip(examples, senses))
+    lever = next(i for i, s in enumerate(senses) if "keyboard" in s.definition)
+    lock = next(i for i, s in enumerate(senses) if s.sense_number == 1)
+    sentence = "The space key on my keyboard keeps sticking."
+    ctx = bags.static_context(sentence, 10, 13, bags.forms("key"))
+    assert alignment(ctx, base[lever]) > alignment(ctx, base[lock])
+
+
+def test_disambiguator_leaves_an_example_out_of_the_alignment(real_pipelines):
+    dis = real_pipelines.wsd
+    assert dis.params.weights["align"] != 0  # the shipped wsd.json uses the feature
+    sv = dis.sense_vectors("bank")
+    ctx = dis.context("he cashed a check at the bank", 23, 27, "bank")
+    rows = [r for r, s in enumerate(sv.senses) if s.examples]
+    changed = [sv.align(r, ctx) != sv.align(r, ctx, frozenset(sv.senses[r].examples)) for r in rows]
+    assert any(changed)
+    for r in range(len(sv.senses)):  # leaving out no example, or another sense's, changes nothing
+        assert sv.align(r, ctx, frozenset({"an example of another sense"})) == sv.align(r, ctx)

@@ -257,7 +257,9 @@ def test_compounds_around_the_word_name_its_sense(wsd):
     i = text.index("palm")
     feats = wsd.features(sv, rows, np.zeros(wsd.encoder.hidden_size), np.zeros(wsd.encoder.hidden_size),
                          compound=wsd.compounds(text, i, i + 4, "palm"))
-    column = list(feats[:, -1])
+    from pipelines.wsd import FEATURES
+
+    column = list(feats[:, FEATURES.index("compound")])
     assert column[tree] == 1.0 and sum(column) == 1.0
 
 
@@ -277,3 +279,55 @@ def test_split_similarity_and_the_palm_groups(comparer):
     c = comparer.compare("palm", sentences)
     assert [list(s.members) for s in c.senses] == [[0, 1], [2, 3]]
     assert "hand" in c.senses[0].sense.gloss and "Palmae" in c.senses[1].sense.gloss
+
+
+def test_related_gloss_reads_the_relatives_and_is_at_least_the_own_gloss(real_pipelines, monkeypatch):
+    import dataclasses
+
+    import pipelines.wsd as wsd_module
+    from pipelines.wsd import FEATURES, RELATED_HYPERNYMS, RELATED_HYPONYMS, Disambiguator
+
+    w = real_pipelines.wsd
+    assert w.params.weights["related_gloss"] != 0  # the shipped wsd.json uses the feature
+    monkeypatch.setattr(wsd_module, "RELATED_CACHE", 6)
+    d = Disambiguator(lemmatizer=w.lemmatizer, encoder=w.encoder, inventory=w.inventory, params=w.params,
+                      cache_size=2, words=w.words)
+    sv = d.sense_vectors("fly")
+    rows = d.candidate_rows(sv, "n")
+    insect = next(r for r in rows if "insect" in sv.senses[r].definition)
+    hyper, hypo, _ = sv.senses[insect].related
+    relatives = list(dict.fromkeys((*hyper[:RELATED_HYPERNYMS], *hypo[:RELATED_HYPONYMS])))
+    assert sv.related_gloss[insect].shape == (len(relatives), w.encoder.hidden_size)
+    # each row is the relative's own gloss, encoded as the disambiguator encodes glosses
+    first = w.inventory.synset(relatives[0])
+    own, _ = d.encode_hidden([first.gloss_text(first.lemma_names[0])], [[]])
+    assert np.allclose(sv.related_gloss[insect][0].astype(np.float32), own[0], atol=2e-3)
+    assert len(d._related) <= 6  # the shared cache of relatives' glosses is bounded
+    sentence, _ = d.encode_hidden(["A fly keeps buzzing around the kitchen."], [[]])
+    feats = d.features(sv, rows, sentence[0], np.zeros(w.encoder.hidden_size))
+    g, rel = FEATURES.index("gloss"), FEATURES.index("related_gloss")
+    assert (feats[:, rel] >= feats[:, g] - 1e-6).all()
+    assert (feats[:, rel] > feats[:, g] + 1e-6).any()  # some relative's gloss is closer than the sense's own
+    # without the feature's weight nothing is encoded for it and the column is the gloss again
+    params = dataclasses.replace(w.params, weights={**w.params.weights, "related_gloss": 0.0})
+    plain = Disambiguator(lemmatizer=w.lemmatizer, encoder=w.encoder, inventory=w.inventory, params=params,
+                          words=w.words)
+    sv0 = plain.sense_vectors("fly")
+    assert sv0.related_gloss == () and not plain._related
+    feats0 = plain.features(sv0, rows, sentence[0], np.zeros(w.encoder.hidden_size))
+    assert np.allclose(feats0[:, rel], feats0[:, g])
+
+
+def test_an_older_wsd_json_without_the_new_features_loads_them_at_weight_zero():
+    import json
+
+    from pipelines.loading import DEFAULT_WSD
+
+    data = json.loads(DEFAULT_WSD.read_text())
+    for name in ("align", "related_gloss"):
+        del data["weights"][name]
+    params = WsdParams.from_dict(data)
+    assert params.weights["align"] == params.weights["related_gloss"] == 0.0
+    assert params.uses_static_words  # lesk still reads GloVe
+    data["weights"]["lesk"] = 0.0
+    assert not WsdParams.from_dict(data).uses_static_words
