@@ -108,6 +108,14 @@ def homonym_cases(dis, keys: Sequence[tuple[str, str]], *, per_sense: int = 4, s
 # (BENCHMARKS.md). Explore with --split-weights 0 0.5 1 2 --split-depths 0 1 2.
 SPLIT_WEIGHTS: tuple[float, ...] = (0.0,)
 SPLIT_DEPTHS: tuple[int, ...] = (0,)
+# Naming (``pipelines.senses.label_groups``): how many nats per occurrence distinct names may cost
+# before two groups whose best sense is one synset are merged (0: always merged). Merged by default:
+# the dev grid over 0 0.05 0.1 0.25 0.5 1 2 prefers 1 (test ARI after naming, supersense cases 0.224
+# -> 0.228, same-supersense homonyms 0.224 -> 0.282), but on the everyday homonyms of
+# bench/homonyms.py it split bat, pen, club, organ and nail into 3-4 named groups (mean ARI over
+# the five sets 0.833 -> 0.822; BENCHMARKS.md), as the split weight above did. Explore with
+# --distinct-losses 0 0.1 0.5 1.
+DISTINCT_LOSSES: tuple[float, ...] = (0.0,)
 
 
 def run_cases(comparer, cases: Sequence[GroupingCase], *, log=None,  # noqa: ANN001
@@ -128,8 +136,18 @@ def run_cases(comparer, cases: Sequence[GroupingCase], *, log=None,  # noqa: ANN
             log(f"grouping: {n + 1}/{len(cases)} ({time.perf_counter() - t0:.0f} s)")
 
 
-def predict(case: GroupingCase, params) -> list[int]:  # noqa: ANN001
-    return [predict_all(case, params)[i] for i in case.first or []]
+def predict(case: GroupingCase, params, *, named: bool = True) -> list[int]:  # noqa: ANN001
+    """The group of each sentence (its first occurrence's): after naming, as the service returns them
+    (``named``), or the split's own labels."""
+    labels = predict_all(case, params)
+    if named:
+        from pipelines.senses import label_groups
+
+        prep = case.prepared
+        _, sense_of, _ = label_groups(labels, prep.disambiguations, prep.occurrences,  # type: ignore[union-attr]
+                                      distinct_loss=params.distinct_loss)
+        labels = [sense_of[i] for i in range(len(labels))]
+    return [labels[i] for i in case.first or []]
 
 
 def predict_all(case: GroupingCase, params) -> list[int]:  # noqa: ANN001
@@ -166,7 +184,8 @@ def sense_scores(cases: Sequence[GroupingCase], params) -> dict[str, float]:  # 
     for c in cases:
         prep = c.prepared
         dis = prep.disambiguations  # type: ignore[union-attr]
-        senses, _ = label_groups(predict_all(c, params), dis, prep.occurrences)  # type: ignore[union-attr]
+        senses, _, _ = label_groups(predict_all(c, params), dis, prep.occurrences,  # type: ignore[union-attr]
+                                    distinct_loss=params.distinct_loss)
         shown = group_senses(senses, dis)
         for k, i in enumerate(c.first or []):
             gold = (c.synsets or [])[k]
@@ -177,12 +196,12 @@ def sense_scores(cases: Sequence[GroupingCase], params) -> dict[str, float]:  # 
             "top_sense_grouped": round(grouped / max(n, 1), 4)}
 
 
-def ari_scores(cases: Sequence[GroupingCase], params) -> dict[str, float]:  # noqa: ANN001
+def ari_scores(cases: Sequence[GroupingCase], params, *, named: bool = True) -> dict[str, float]:  # noqa: ANN001
     from sklearn.metrics import adjusted_rand_score
 
     aris, exact = [], 0
     for c in cases:
-        pred = predict(c, params)
+        pred = predict(c, params, named=named)
         if len(set(c.labels)) == 1:
             ok = len(set(pred)) == 1
             aris.append(1.0 if ok else 0.0)
@@ -199,18 +218,20 @@ def choose_rules(multi: Sequence[GroupingCase], single: Sequence[GroupingCase], 
                  floors: Sequence[float] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3),
                  ratios: Sequence[float] = (1.0, 0.75, 0.5, 0.35, 0.25),
                  rules: Sequence[bool] = (True, False), weights: Sequence[float] = SPLIT_WEIGHTS,
-                 depths: Sequence[int] = SPLIT_DEPTHS) -> tuple[tuple[float, float, bool, float, int], dict]:
-    """The (lexname ratio, silhouette floor, supersense rule, split weight, split depth) maximising the
-    mean of the dev sets' mean ARI (ties: the rule on, the stricter ratio, the lowest floor, the
-    lowest weight, the lowest depth)."""
+                 depths: Sequence[int] = SPLIT_DEPTHS, losses: Sequence[float] = DISTINCT_LOSSES
+                 ) -> tuple[tuple[float, float, bool, float, int, float], dict]:
+    """The (lexname ratio, silhouette floor, supersense rule, split weight, split depth, distinct-names
+    loss) maximising the mean of the dev sets' mean ARI (ties: the rule on, the stricter ratio, the
+    lowest floor, the lowest weight, the lowest depth, the lowest loss)."""
     from dataclasses import replace
 
     table = {}
-    for rule, w, d in ((rule, w, d) for rule in rules for w in weights for d in (depths if w > 0 else (0,))):
+    for rule, w, d, x in ((rule, w, d, x) for rule in rules for w in weights for d in (depths if w > 0 else (0,))
+                          for x in losses):
         for r in ratios:
             for f in floors:
                 q = replace(params, silhouette_min=f, lexname_ratio=r, lexname_rule=rule, split_wsd_weight=w,
-                            split_coarse_depth=d)
+                            split_coarse_depth=d, distinct_loss=x)
                 a, b = ari_scores(multi, q), ari_scores(single, q)
                 aris = [a["ari"], b["ari"]]
                 row = {"multi_ari": a["ari"], "one_sense_exact": b["exact_fraction"]}
@@ -218,13 +239,13 @@ def choose_rules(multi: Sequence[GroupingCase], single: Sequence[GroupingCase], 
                     c = ari_scores(homonyms, q)
                     aris.append(c["ari"])
                     row["same_supersense_homonyms_ari"] = c["ari"]
-                table[f"rule {rule} split weight {w} depth {d} ratio {r} floor {f}"] = {
+                table[f"rule {rule} split weight {w} depth {d} distinct loss {x} ratio {r} floor {f}"] = {
                     **row, "mean": round(float(np.mean(aris)), 4), "ratio": r, "floor": f, "lexname_rule": rule,
-                    "split_wsd_weight": w, "split_coarse_depth": d}
+                    "split_wsd_weight": w, "split_coarse_depth": d, "distinct_loss": x}
     best = max(table.values(), key=lambda t: (t["mean"], t["lexname_rule"], t["ratio"], -t["floor"],
-                                              -t["split_wsd_weight"], -t["split_coarse_depth"]))
+                                              -t["split_wsd_weight"], -t["split_coarse_depth"], -t["distinct_loss"]))
     return (best["ratio"], best["floor"], best["lexname_rule"], best["split_wsd_weight"],
-            best["split_coarse_depth"]), table
+            best["split_coarse_depth"], best["distinct_loss"]), table
 
 
 def latency(dis, target: str, sentence: str, *, runs: int = 30) -> dict[str, float]:  # noqa: ANN001
@@ -282,6 +303,9 @@ def group_main(argv: list[str] | None = None) -> int:
                    help="weights of p(same sense) in the spectral split for the dev grid (default: 0, the cosine)")
     p.add_argument("--split-depths", type=int, nargs="+", default=list(SPLIT_DEPTHS),
                    help="hypernym depths at which two synsets count as one sense, for the dev grid (default 0)")
+    p.add_argument("--distinct-losses", type=float, nargs="+", default=list(DISTINCT_LOSSES),
+                   help="nats per occurrence distinct group names may cost before groups named by one sense "
+                        "are merged, for the dev grid (default: %(default)s)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--threads", type=int, default=1)
     args, _ = p.parse_known_args(argv)
@@ -323,22 +347,31 @@ def group_main(argv: list[str] | None = None) -> int:
         sets[split] = (multi, single, homonyms)
     from dataclasses import replace
 
-    (ratio, floor, rule, weight, depth), table = choose_rules(*sets["dev"][:2], params, homonyms=sets["dev"][2],
-                                                              weights=args.split_weights, depths=args.split_depths)
+    (ratio, floor, rule, weight, depth, loss), table = choose_rules(
+        *sets["dev"][:2], params, homonyms=sets["dev"][2], weights=args.split_weights, depths=args.split_depths,
+        losses=args.distinct_losses)
     chosen = replace(params, silhouette_min=floor, lexname_ratio=ratio, lexname_rule=rule, split_wsd_weight=weight,
-                     split_coarse_depth=depth)
+                     split_coarse_depth=depth, distinct_loss=loss)
+    merged = replace(chosen, distinct_loss=0.0)
     plain = replace(params, silhouette_min=-1.0, lexname_ratio=1.0, split_wsd_weight=0.0)
     cosine_split = replace(chosen, split_wsd_weight=0.0)
     flipped = replace(chosen, lexname_rule=not rule)
     test_multi, test_single, test_homonyms = sets["test"]
     coarse = {"silhouette_min": floor, "lexname_ratio": ratio, "lexname_rule": rule, "split_wsd_weight": weight,
-              "split_coarse_depth": depth,
+              "split_coarse_depth": depth, "distinct_loss": loss,
               "dev_grid": table,
               "test": {"multi_supersense": ari_scores(test_multi, chosen), "one_sense": ari_scores(test_single, chosen),
                        "same_supersense_homonyms": ari_scores(test_homonyms, chosen),
                        "split_on_cosine_alone": {"multi_supersense": ari_scores(test_multi, cosine_split),
                                                  "one_sense": ari_scores(test_single, cosine_split),
                                                  "same_supersense_homonyms": ari_scores(test_homonyms, cosine_split)},
+                       "groups_with_one_name_always_merged": {
+                           "multi_supersense": ari_scores(test_multi, merged), "one_sense": ari_scores(test_single, merged),
+                           "same_supersense_homonyms": ari_scores(test_homonyms, merged)},
+                       "split_labels_before_naming": {
+                           "multi_supersense": ari_scores(test_multi, chosen, named=False),
+                           "one_sense": ari_scores(test_single, chosen, named=False),
+                           "same_supersense_homonyms": ari_scores(test_homonyms, chosen, named=False)},
                        "multi_supersense_rules_off": ari_scores(test_multi, plain),
                        "one_sense_rules_off": ari_scores(test_single, plain),
                        f"lexname_rule_{not rule}": {"multi_supersense": ari_scores(test_multi, flipped),
@@ -358,6 +391,7 @@ def group_main(argv: list[str] | None = None) -> int:
     config["grouping"]["lexname_rule"] = rule
     config["grouping"]["split_wsd_weight"] = weight
     config["grouping"]["split_coarse_depth"] = depth
+    config["grouping"]["distinct_loss"] = loss
     config.setdefault("metrics", {})["coarse"] = coarse
     config["metrics"]["latency"] = {"one_sentence_warm_cache": lat, "torch_threads": args.threads}
     config["data_card"]["grouping_seconds"] = round(time.perf_counter() - started, 1)

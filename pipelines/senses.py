@@ -213,10 +213,12 @@ class SenseComparer:
         np.fill_diagonal(p, 1.0)
 
         labels, method, silhouette = group_occurrences(sims, flat, params, inventory=dis.inventory)
-        senses, sense_of = label_groups(labels, flat, occurrences)
+        senses, sense_of, distinct = label_groups(labels, flat, occurrences, distinct_loss=params.distinct_loss)
         if len(senses) < len(set(labels)):
             method += (f"; its {len(set(labels))} groups named by {len(senses)} WordNet sense"
                        f"{'s' if len(senses) != 1 else ''}, and groups with one name merged")
+        elif distinct:
+            method += f"; {distinct}"
 
         ex_occ: list[Occurrence] = []
         ex_labels: list[str] = []
@@ -386,48 +388,65 @@ def _shared_lexname(dis: Sequence[Disambiguation], ratio: float) -> str | None:
     return best if all(m.get(best, 0.0) >= ratio * max(m.values()) for m in per) else None
 
 
-def label_groups(labels: Sequence[int], dis: Sequence[Disambiguation], occ: Sequence[Occurrence]
-                  ) -> tuple[tuple[Sense, ...], dict[int, int]]:
+def label_groups(labels: Sequence[int], dis: Sequence[Disambiguation], occ: Sequence[Occurrence], *,
+                 distinct_loss: float = 0.0) -> tuple[tuple[Sense, ...], dict[int, int], str | None]:
     """Name each group by the WordNet sense most probable for all its members together (the largest
-    sum of log probabilities: the joint answer if they share one sense); groups named by the same
-    synset become one group. Groups are ordered by their first member."""
+    sum of log probabilities: the joint answer if they share one sense). When two groups' best is one
+    synset, either they become one group, or, if giving every group a different synset costs at most
+    ``distinct_loss`` nats of that sum per occurrence (the best such assignment, Hungarian method),
+    the groups stay apart with those names: the split then rests on the occurrence vectors *and* on
+    a sense each group can be given. Groups are ordered by their first member. Returns the groups,
+    each occurrence's group, and a note when distinct names were given (else None)."""
     members: dict[int, list[int]] = {}
     for i, lab in enumerate(labels):
         members.setdefault(lab, []).append(i)
+    cand_of: dict[str, Candidate] = {}
+    for d in dis:
+        for c in d.candidates:
+            cand_of.setdefault(c.synset, c)
+    ids = sorted(cand_of, key=lambda k: (cand_of[k].sense_number, k))
+    col = {sid: j for j, sid in enumerate(ids)}
+    prob = np.zeros((len(dis), len(ids)))
+    for i, d in enumerate(dis):
+        for c in d.candidates:
+            prob[i, col[c.synset]] = c.score
+    logp = np.log(np.maximum(prob, 1e-6))
+    groups = list(members.items())
+    named_groups = [(lab, idx) for lab, idx in groups if any(dis[i].candidates for i in idx)]
+    mass = np.stack([logp[idx].sum(axis=0) for _, idx in named_groups]) if named_groups else np.zeros((0, 0))
+    # the best per group; a synset none of the group's members has as a candidate is never chosen
+    allowed = np.stack([(prob[idx] > 0).any(axis=0) for _, idx in named_groups]) if named_groups else mass
+    scored = np.where(allowed, mass, -np.inf) if named_groups else mass
+    best = [int(np.argmax(row)) for row in scored]  # ties: the lower WordNet sense number (ids' order)
+    choice = dict(zip((lab for lab, _ in named_groups), best))
+    note = None
+    if distinct_loss > 0 and len(set(best)) < len(best) and len(ids) >= len(best):
+        from scipy.optimize import linear_sum_assignment
+
+        rows, cols = linear_sum_assignment(-np.where(allowed, mass, -1e9))
+        if all(allowed[r, c] for r, c in zip(rows, cols)):
+            loss = float(sum(mass[r, best[r]] - mass[r, c] for r, c in zip(rows, cols))) / len(dis)
+            if loss <= distinct_loss:
+                choice = {named_groups[r][0]: int(c) for r, c in zip(rows, cols)}
+                note = (f"groups given distinct WordNet senses (a second choice where two groups' first was one "
+                        f"sense, {loss:.2f} nats per occurrence)")
     named: dict[str, list[int]] = {}  # synset (or a group key when unknown) -> occurrence indices
-    best_of: dict[str, Candidate | None] = {}
-    for lab, idx in members.items():
-        cand_of: dict[str, Candidate] = {}
-        for i in idx:
-            for c in dis[i].candidates:
-                cand_of.setdefault(c.synset, c)
-        mass: dict[str, float] = {}
-        for sid in cand_of:
-            probs = [next((c.score for c in dis[i].candidates if c.synset == sid), 0.0) for i in idx]
-            mass[sid] = float(np.sum(np.log(np.maximum(probs, 1e-6))))
-        if mass:
-            sid = max(mass, key=lambda k: (mass[k], -cand_of[k].sense_number))
-            key = sid
-            c = cand_of[sid]
-            best = Candidate(c.synset, c.pos, c.sense_number, c.lemma_names, c.gloss, c.lexname, 0.0)
-        else:
-            key, best = f"group-{lab}", None
+    for lab, idx in groups:
+        key = ids[choice[lab]] if lab in choice else f"group-{lab}"
         named.setdefault(key, []).extend(idx)
-        best_of[key] = best
-    groups = sorted(named.items(), key=lambda kv: min(kv[1]))
     senses = []
     sense_of: dict[int, int] = {}
-    for gid, (key, idx) in enumerate(groups):
+    for gid, (key, idx) in enumerate(sorted(named.items(), key=lambda kv: min(kv[1]))):
         idx = sorted(idx)
-        cand = best_of[key]
-        if cand is not None:
-            probs = [next((c.score for c in dis[i].candidates if c.synset == cand.synset), 0.0) for i in idx]
-            cand = Candidate(cand.synset, cand.pos, cand.sense_number, cand.lemma_names, cand.gloss, cand.lexname,
-                             round(float(np.mean(probs)), 4))
+        cand = None
+        if key in col:
+            c = cand_of[key]
+            cand = Candidate(c.synset, c.pos, c.sense_number, c.lemma_names, c.gloss, c.lexname,
+                             round(float(np.mean(prob[idx, col[key]])), 4))
         for i in idx:
             sense_of[i] = gid
         senses.append(Sense(gid, tuple(sorted({occ[i].sentence for i in idx})), None, tuple(idx), cand))
-    return tuple(senses), sense_of
+    return tuple(senses), sense_of, note
 
 
 def _used_senses(senses: Sequence[Sense], dis: Sequence[Disambiguation]) -> list[tuple[Any, int, Candidate]]:

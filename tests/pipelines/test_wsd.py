@@ -331,3 +331,53 @@ def test_an_older_wsd_json_without_the_new_features_loads_them_at_weight_zero():
     assert params.uses_static_words  # lesk still reads GloVe
     data["weights"]["lesk"] = 0.0
     assert not WsdParams.from_dict(data).uses_static_words
+
+
+# ----- naming the groups ------------------------------------------------------------------------------
+def _occurrences(scores: list[dict[str, float]]):
+    """Disambiguations whose candidates have these probabilities (synset -> score), one per sentence."""
+    from pipelines.senses import Occurrence
+    from pipelines.wsd import Candidate, Disambiguation, TargetOccurrence
+
+    number = {"a": 1, "b": 2, "c": 3}
+    dis, occ = [], []
+    for k, row in enumerate(scores):
+        cands = tuple(Candidate(sid, "n", number[sid], (sid,), f"gloss {sid}", "noun.artifact", p)
+                      for sid, p in sorted(row.items(), key=lambda kv: -kv[1]))
+        dis.append(Disambiguation(TargetOccurrence(k, 0, 0, 4, "word", "word", "NOUN", "n"), "word", cands))
+        occ.append(Occurrence(k, "word", 0, 4, "word", "NOUN", 1, 0, cands[0]))
+    return dis, occ
+
+
+def test_groups_named_by_one_sense_merge_unless_distinct_names_are_cheap():
+    from pipelines.senses import label_groups
+
+    # group 0 clearly "a"; group 1 leans to "a" but "b" is a close second
+    dis, occ = _occurrences([{"a": 0.8, "b": 0.1, "c": 0.1}, {"a": 0.7, "b": 0.2, "c": 0.1},
+                             {"a": 0.45, "b": 0.4, "c": 0.15}, {"a": 0.5, "b": 0.35, "c": 0.15}])
+    labels = [0, 0, 1, 1]
+    merged, sense_of, note = label_groups(labels, dis, occ)  # the default: one name, one group
+    assert len(merged) == 1 and merged[0].sense.synset == "a" and note is None
+    assert set(sense_of.values()) == {0}
+    kept, sense_of, note = label_groups(labels, dis, occ, distinct_loss=0.5)
+    assert [(s.occurrences, s.sense.synset) for s in kept] == [((0, 1), "a"), ((2, 3), "b")]
+    assert note is not None and "distinct" in note
+    # each group's score is its members' mean probability of the name it was given
+    assert kept[1].sense.score == round((0.4 + 0.35) / 2, 4)
+    # the cost: (log .45 + log .5) - (log .4 + log .35) nats over 4 occurrences, about 0.12
+    cost = (np.log(0.45) + np.log(0.5) - np.log(0.4) - np.log(0.35)) / 4
+    assert len(label_groups(labels, dis, occ, distinct_loss=cost - 0.01)[0]) == 1
+    assert len(label_groups(labels, dis, occ, distinct_loss=cost + 0.01)[0]) == 2
+
+
+def test_distinct_names_need_a_sense_each_group_can_take():
+    from pipelines.senses import label_groups
+
+    # every occurrence has the one candidate "a" (a word WordNet gives one sense): always one group
+    dis, occ = _occurrences([{"a": 1.0}] * 4)
+    senses, _, note = label_groups([0, 0, 1, 1], dis, occ, distinct_loss=100.0)
+    assert len(senses) == 1 and note is None
+    # two groups that already have different names are left as they are
+    dis, occ = _occurrences([{"a": 0.9, "b": 0.1}, {"a": 0.8, "b": 0.2}, {"a": 0.2, "b": 0.8}])
+    senses, sense_of, note = label_groups([0, 0, 1], dis, occ, distinct_loss=1.0)
+    assert [s.sense.synset for s in senses] == ["a", "b"] and note is None and sense_of == {0: 0, 1: 0, 2: 1}
