@@ -35,7 +35,7 @@ class GroupingCase:
     synsets: list[str] | None = None  # the WordNet sense of each sentence (the example's own synset)
     prepared: object | None = None  # SenseComparer.prepare's output
     first: list[int] | None = None  # per sentence, the index of its first occurrence
-    splits: dict | None = None  # (split weight, split depth) -> spectral_split of the occurrences
+    splits: dict | None = None  # (split weight, split depth) -> spectral_splits of the occurrences
 
 
 def coarse_cases(dis, keys: Sequence[tuple[str, str]], *, per_lemma: int = 8, seed: int = 13,  # noqa: ANN001
@@ -116,19 +116,21 @@ SPLIT_DEPTHS: tuple[int, ...] = (0,)
 # the five sets 0.833 -> 0.822; BENCHMARKS.md), as the split weight above did. Explore with
 # --distinct-losses 0 0.1 0.5 1.
 DISTINCT_LOSSES: tuple[float, ...] = (0.0,)
+# The spectral split's k (2..4): the best silhouette less this much per group beyond two.
+K_PENALTIES: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1, 0.2)
 
 
 def run_cases(comparer, cases: Sequence[GroupingCase], *, log=None,  # noqa: ANN001
               weights: Sequence[float] = SPLIT_WEIGHTS, depths: Sequence[int] = SPLIT_DEPTHS) -> None:
     """Disambiguate and embed each case's occurrences once (the grouping rules are applied afterwards)."""
-    from pipelines.senses import spectral_split, split_similarity
+    from pipelines.senses import spectral_splits, split_similarity
 
     t0 = time.perf_counter()
     for n, case in enumerate(cases):
         prep = comparer.prepare(case.lemma, case.sentences, exclude=frozenset(case.sentences))
         first = {o.sentence: i for i, o in reversed(list(enumerate(prep.occurrences)))}
         case.prepared = prep
-        case.splits = {(w, d): spectral_split(split_similarity(prep.sims, prep.disambiguations, w,
+        case.splits = {(w, d): spectral_splits(split_similarity(prep.sims, prep.disambiguations, w,
                                                                 comparer.disambiguator.inventory, d))
                        for w in weights for d in (depths if w > 0 else (0,))}
         case.first = [first[k] for k in range(len(case.sentences))]
@@ -218,20 +220,21 @@ def choose_rules(multi: Sequence[GroupingCase], single: Sequence[GroupingCase], 
                  floors: Sequence[float] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3),
                  ratios: Sequence[float] = (1.0, 0.75, 0.5, 0.35, 0.25),
                  rules: Sequence[bool] = (True, False), weights: Sequence[float] = SPLIT_WEIGHTS,
-                 depths: Sequence[int] = SPLIT_DEPTHS, losses: Sequence[float] = DISTINCT_LOSSES
-                 ) -> tuple[tuple[float, float, bool, float, int, float], dict]:
+                 depths: Sequence[int] = SPLIT_DEPTHS, losses: Sequence[float] = DISTINCT_LOSSES,
+                 penalties: Sequence[float] = K_PENALTIES
+                 ) -> tuple[tuple[float, float, bool, float, int, float, float], dict]:
     """The (lexname ratio, silhouette floor, supersense rule, split weight, split depth, distinct-names
-    loss) maximising the mean of the dev sets' mean ARI (ties: the rule on, the stricter ratio, the
-    lowest floor, the lowest weight, the lowest depth, the lowest loss)."""
+    loss, k penalty) maximising the mean of the dev sets' mean ARI (ties: the rule on, the stricter
+    ratio, the lowest floor, the lowest weight, the lowest depth, the lowest loss, the lowest penalty)."""
     from dataclasses import replace
 
     table = {}
-    for rule, w, d, x in ((rule, w, d, x) for rule in rules for w in weights for d in (depths if w > 0 else (0,))
-                          for x in losses):
+    for rule, w, d, x, kp in ((rule, w, d, x, kp) for rule in rules for w in weights
+                              for d in (depths if w > 0 else (0,)) for x in losses for kp in penalties):
         for r in ratios:
             for f in floors:
                 q = replace(params, silhouette_min=f, lexname_ratio=r, lexname_rule=rule, split_wsd_weight=w,
-                            split_coarse_depth=d, distinct_loss=x)
+                            split_coarse_depth=d, distinct_loss=x, k_penalty=kp)
                 a, b = ari_scores(multi, q), ari_scores(single, q)
                 aris = [a["ari"], b["ari"]]
                 row = {"multi_ari": a["ari"], "one_sense_exact": b["exact_fraction"]}
@@ -239,13 +242,15 @@ def choose_rules(multi: Sequence[GroupingCase], single: Sequence[GroupingCase], 
                     c = ari_scores(homonyms, q)
                     aris.append(c["ari"])
                     row["same_supersense_homonyms_ari"] = c["ari"]
-                table[f"rule {rule} split weight {w} depth {d} distinct loss {x} ratio {r} floor {f}"] = {
+                table[f"rule {rule} split weight {w} depth {d} distinct loss {x} k penalty {kp} ratio {r} "
+                      f"floor {f}"] = {
                     **row, "mean": round(float(np.mean(aris)), 4), "ratio": r, "floor": f, "lexname_rule": rule,
-                    "split_wsd_weight": w, "split_coarse_depth": d, "distinct_loss": x}
+                    "split_wsd_weight": w, "split_coarse_depth": d, "distinct_loss": x, "k_penalty": kp}
     best = max(table.values(), key=lambda t: (t["mean"], t["lexname_rule"], t["ratio"], -t["floor"],
-                                              -t["split_wsd_weight"], -t["split_coarse_depth"], -t["distinct_loss"]))
+                                              -t["split_wsd_weight"], -t["split_coarse_depth"], -t["distinct_loss"],
+                                              -t["k_penalty"]))
     return (best["ratio"], best["floor"], best["lexname_rule"], best["split_wsd_weight"],
-            best["split_coarse_depth"], best["distinct_loss"]), table
+            best["split_coarse_depth"], best["distinct_loss"], best["k_penalty"]), table
 
 
 def latency(dis, target: str, sentence: str, *, runs: int = 30) -> dict[str, float]:  # noqa: ANN001
@@ -306,6 +311,9 @@ def group_main(argv: list[str] | None = None) -> int:
     p.add_argument("--distinct-losses", type=float, nargs="+", default=list(DISTINCT_LOSSES),
                    help="nats per occurrence distinct group names may cost before groups named by one sense "
                         "are merged, for the dev grid (default: %(default)s)")
+    p.add_argument("--k-penalties", type=float, nargs="+", default=list(K_PENALTIES),
+                   help="silhouette subtracted per group beyond two when the split's k is chosen, for the dev grid "
+                        "(default: %(default)s)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--threads", type=int, default=1)
     args, _ = p.parse_known_args(argv)
@@ -347,24 +355,29 @@ def group_main(argv: list[str] | None = None) -> int:
         sets[split] = (multi, single, homonyms)
     from dataclasses import replace
 
-    (ratio, floor, rule, weight, depth, loss), table = choose_rules(
+    (ratio, floor, rule, weight, depth, loss, penalty), table = choose_rules(
         *sets["dev"][:2], params, homonyms=sets["dev"][2], weights=args.split_weights, depths=args.split_depths,
-        losses=args.distinct_losses)
+        losses=args.distinct_losses, penalties=args.k_penalties)
     chosen = replace(params, silhouette_min=floor, lexname_ratio=ratio, lexname_rule=rule, split_wsd_weight=weight,
-                     split_coarse_depth=depth, distinct_loss=loss)
+                     split_coarse_depth=depth, distinct_loss=loss, k_penalty=penalty)
     merged = replace(chosen, distinct_loss=0.0)
+    unpenalised = replace(chosen, k_penalty=0.0)
     plain = replace(params, silhouette_min=-1.0, lexname_ratio=1.0, split_wsd_weight=0.0)
     cosine_split = replace(chosen, split_wsd_weight=0.0)
     flipped = replace(chosen, lexname_rule=not rule)
     test_multi, test_single, test_homonyms = sets["test"]
     coarse = {"silhouette_min": floor, "lexname_ratio": ratio, "lexname_rule": rule, "split_wsd_weight": weight,
-              "split_coarse_depth": depth, "distinct_loss": loss,
+              "split_coarse_depth": depth, "distinct_loss": loss, "k_penalty": penalty,
               "dev_grid": table,
               "test": {"multi_supersense": ari_scores(test_multi, chosen), "one_sense": ari_scores(test_single, chosen),
                        "same_supersense_homonyms": ari_scores(test_homonyms, chosen),
                        "split_on_cosine_alone": {"multi_supersense": ari_scores(test_multi, cosine_split),
                                                  "one_sense": ari_scores(test_single, cosine_split),
                                                  "same_supersense_homonyms": ari_scores(test_homonyms, cosine_split)},
+                       "k_by_silhouette_alone": {
+                           "multi_supersense": ari_scores(test_multi, unpenalised),
+                           "one_sense": ari_scores(test_single, unpenalised),
+                           "same_supersense_homonyms": ari_scores(test_homonyms, unpenalised)},
                        "groups_with_one_name_always_merged": {
                            "multi_supersense": ari_scores(test_multi, merged), "one_sense": ari_scores(test_single, merged),
                            "same_supersense_homonyms": ari_scores(test_homonyms, merged)},
@@ -392,6 +405,7 @@ def group_main(argv: list[str] | None = None) -> int:
     config["grouping"]["split_wsd_weight"] = weight
     config["grouping"]["split_coarse_depth"] = depth
     config["grouping"]["distinct_loss"] = loss
+    config["grouping"]["k_penalty"] = penalty
     config.setdefault("metrics", {})["coarse"] = coarse
     config["metrics"]["latency"] = {"one_sentence_warm_cache": lat, "torch_threads": args.threads}
     config["data_card"]["grouping_seconds"] = round(time.perf_counter() - started, 1)

@@ -284,10 +284,10 @@ def _describe_layers(layers: Sequence[int], weight: float) -> str:
 
 
 def group_occurrences(sims: np.ndarray, dis: Sequence[Disambiguation], params: WsdParams,
-                      split: tuple[float, list[int]] | None = None, inventory: Any = None
+                      split: list[tuple[int, float, list[int]]] | None = None, inventory: Any = None
                       ) -> tuple[list[int], str, float | None]:
     """Group labels per occurrence, how k was decided, and the silhouette of the chosen k.
-    ``split``: ``spectral_split(sims)`` when already computed."""
+    ``split``: ``spectral_splits(...)`` of the occurrences when already computed."""
     n = sims.shape[0]
     if n == 1:
         return [0], "one occurrence", None
@@ -308,11 +308,13 @@ def group_occurrences(sims: np.ndarray, dis: Sequence[Disambiguation], params: W
         same = bool(sims[0, 1] >= params.threshold)  # not in WordNet: the WiC-calibrated threshold decides
         return [0, 0] if same else [0, 1], (f"cosine {sims[0, 1]:.2f} {'>=' if same else '<'} the calibrated "
                                             f"threshold {params.threshold:.2f} (the word is not in WordNet)"), None
-    best = split if split is not None else spectral_split(split_similarity(
+    splits = split if split is not None else spectral_splits(split_similarity(
         sims, dis, params.split_wsd_weight, inventory, params.split_coarse_depth))
+    best = choose_split(splits, params.k_penalty)
     if best is None or best[0] < params.silhouette_min:
         return [0] * n, "one group: no split with a silhouette above the floor", None if best is None else best[0]
-    return best[1], f"spectral clustering, k = {len(set(best[1]))} by silhouette (k = 2..4)", best[0]
+    how = "silhouette" if not params.k_penalty else f"silhouette less {params.k_penalty:g} per group beyond 2"
+    return best[1], f"spectral clustering, k = {len(set(best[1]))} by {how} (k = 2..4)", best[0]
 
 
 def split_similarity(sims: np.ndarray, dis: Sequence[Disambiguation], weight: float, inventory: Any = None,
@@ -326,29 +328,40 @@ def split_similarity(sims: np.ndarray, dis: Sequence[Disambiguation], weight: fl
     return (sims + weight * _same_synset(dis, inventory, depth)) / (1.0 + weight)
 
 
-def spectral_split(sims: np.ndarray, max_k: int = 4) -> tuple[float, list[int]] | None:
+def choose_split(splits: Sequence[tuple[int, float, list[int]]], k_penalty: float = 0.0
+                 ) -> tuple[float, list[int]] | None:
+    """The split with the best silhouette less ``k_penalty`` per group beyond two (a preference for
+    fewer groups, like an information criterion's penalty): (its own silhouette, labels)."""
+    best: tuple[float, float, list[int]] | None = None
+    for k, score, labels in splits:
+        penalised = score - k_penalty * (k - 2)
+        if best is None or penalised > best[0] + 1e-9:
+            best = (penalised, score, labels)
+    return None if best is None else (best[1], best[2])
+
+
+def spectral_splits(sims: np.ndarray, max_k: int = 4) -> list[tuple[int, float, list[int]]]:
     """Spectral clustering of the occurrences for k = 2..max_k (affinity: a Gaussian of the cosine
-    distance, width the median distance); the k with the best silhouette: (silhouette, labels)."""
+    distance, width the median distance): (k, silhouette, labels) for each k that gave k groups."""
     from sklearn.cluster import SpectralClustering
     from sklearn.metrics import silhouette_score
 
     n = sims.shape[0]
     if n < 3:
-        return None
+        return []
     dist = np.clip(1.0 - sims, 0.0, 2.0)
     np.fill_diagonal(dist, 0.0)
     sigma = max(float(np.median(dist[np.triu_indices(n, k=1)])), 1e-3)
     affinity = np.exp(-(dist**2) / (2 * sigma**2))
-    best: tuple[float, list[int]] | None = None
+    out = []
     for k in range(2, min(max_k, n - 1) + 1):
         labels = SpectralClustering(n_clusters=k, affinity="precomputed", random_state=0,
                                     assign_labels="cluster_qr").fit_predict(affinity)
         if len(set(labels)) < 2:
             continue
-        score = float(silhouette_score(dist, labels, metric="precomputed"))
-        if best is None or score > best[0] + 1e-9:
-            best = (score, [int(x) for x in labels])
-    return best
+        out.append((len(set(labels)), float(silhouette_score(dist, labels, metric="precomputed")),
+                    [int(x) for x in labels]))
+    return out
 
 
 def _same_synset(dis: Sequence[Disambiguation], related: Any = None, depth: int = 0) -> np.ndarray:

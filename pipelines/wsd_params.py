@@ -38,6 +38,7 @@ class WsdParams:
     lexname_rule: bool = True  # one group when every occurrence's top sense is in the same supersense
     split_wsd_weight: float = 0.0  # the spectral split's similarity: (cosine + this x p(same sense)) / (1 + this)
     split_coarse_depth: int = 0  # p(same sense) of the split: 0 the same synset, d > 0 hypernyms meeting within d
+    k_penalty: float = 0.0  # the spectral split's k: best silhouette less this per group beyond two
     distinct_loss: float = 0.0  # naming: groups whose best sense is one synset stay apart with distinct
     # senses when that costs at most this many nats per occurrence (0: they are merged)
     lesk_a: float = SIF_A  # the smooth-inverse-frequency constant of the lesk feature's bags
@@ -78,6 +79,7 @@ class WsdParams:
                          split_wsd_weight=float(g.get("split_wsd_weight", 0.0)),
                          split_coarse_depth=int(g.get("split_coarse_depth", 0)),
                          distinct_loss=float(g.get("distinct_loss", 0.0)),
+                         k_penalty=float(g.get("k_penalty", 0.0)),
                          lesk_a=float(data.get("lesk", {}).get("sif_a", SIF_A)),
                          source=source)
         except (KeyError, TypeError, ValueError) as exc:

@@ -381,3 +381,21 @@ def test_distinct_names_need_a_sense_each_group_can_take():
     dis, occ = _occurrences([{"a": 0.9, "b": 0.1}, {"a": 0.8, "b": 0.2}, {"a": 0.2, "b": 0.8}])
     senses, sense_of, note = label_groups([0, 0, 1], dis, occ, distinct_loss=1.0)
     assert [s.sense.synset for s in senses] == ["a", "b"] and note is None and sense_of == {0: 0, 1: 0, 2: 1}
+
+
+def test_the_split_prefers_fewer_groups_by_the_penalty():
+    from pipelines.senses import choose_split, spectral_splits
+
+    splits = [(2, 0.30, [0, 0, 1, 1, 1]), (3, 0.36, [0, 0, 1, 1, 2]), (4, 0.37, [0, 1, 2, 2, 3])]
+    assert choose_split(splits) == (0.37, [0, 1, 2, 2, 3])  # silhouette alone
+    assert choose_split(splits, 0.02) == (0.36, [0, 0, 1, 1, 2])  # 0.36 - 0.02 > 0.37 - 0.04, > 0.30
+    assert choose_split(splits, 0.1) == (0.30, [0, 0, 1, 1, 1])  # the chosen split keeps its own silhouette
+    assert choose_split([]) is None
+    # two tight pairs and a fifth point far from both: every k is tried and reported
+    x = np.array([[1, 0, 0], [0.99, 0.14, 0], [0, 1, 0], [0.14, 0.99, 0], [0, 0, 1]], dtype=float)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    found = spectral_splits(x @ x.T)
+    assert [k for k, _, _ in found] == [2, 3, 4]
+    k3 = next(labels for k, _, labels in found if k == 3)
+    assert k3[0] == k3[1] and k3[2] == k3[3] and len({k3[0], k3[2], k3[4]}) == 3
+    assert spectral_splits(np.eye(2)) == []  # fewer than three occurrences: no split to choose
