@@ -413,24 +413,20 @@ def label_groups(labels: Sequence[int], dis: Sequence[Disambiguation], occ: Sequ
     members: dict[int, list[int]] = {}
     for i, lab in enumerate(labels):
         members.setdefault(lab, []).append(i)
-    cand_of: dict[str, Candidate] = {}
-    for d in dis:
-        for c in d.candidates:
-            cand_of.setdefault(c.synset, c)
+    cand_of = {c.synset: c for d in dis for c in d.candidates}  # (scores aside, one synset is one candidate)
     ids = sorted(cand_of, key=lambda k: (cand_of[k].sense_number, k))
     col = {sid: j for j, sid in enumerate(ids)}
     prob = np.zeros((len(dis), len(ids)))
     for i, d in enumerate(dis):
-        for c in d.candidates:
-            prob[i, col[c.synset]] = c.score
-    logp = np.log(np.maximum(prob, 1e-6))
+        prob[i, [col[c.synset] for c in d.candidates]] = [c.score for c in d.candidates]
     groups = list(members.items())
     named_groups = [(lab, idx) for lab, idx in groups if any(dis[i].candidates for i in idx)]
-    mass = np.stack([logp[idx].sum(axis=0) for _, idx in named_groups]) if named_groups else np.zeros((0, 0))
-    # the best per group; a synset none of the group's members has as a candidate is never chosen
+    mass = np.stack([np.log(np.maximum(prob[idx], 1e-6)).sum(axis=0) for _, idx in named_groups]) \
+        if named_groups else np.zeros((0, 0))
+    # the best per group (ties: the lower WordNet sense number, the ids' order); a synset none of the
+    # group's members has as a candidate is never chosen
     allowed = np.stack([(prob[idx] > 0).any(axis=0) for _, idx in named_groups]) if named_groups else mass
-    scored = np.where(allowed, mass, -np.inf) if named_groups else mass
-    best = [int(np.argmax(row)) for row in scored]  # ties: the lower WordNet sense number (ids' order)
+    best = [int(np.argmax(row)) for row in np.where(allowed, mass, -np.inf)] if named_groups else []
     choice = dict(zip((lab for lab, _ in named_groups), best))
     note = None
     if distinct_loss > 0 and len(set(best)) < len(best) and len(ids) >= len(best):
