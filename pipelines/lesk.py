@@ -86,16 +86,17 @@ class WordBags:
         """The unit bag of a sentence with the target (``text[start:end]``) left out (zeros when empty)."""
         return unit(self.total(text[:start] + " " + text[end:], drop))
 
+    def rows(self, words: Iterable[str]) -> np.ndarray:
+        """The static vectors' rows (int32, sorted) of the distinct in-vocabulary ``words``: what a
+        signature keeps for ``align`` (a few hundred bytes a sense instead of its vectors)."""
+        return np.unique(self.static.word_indices(sorted(set(words)))).astype(np.int32)
+
     def unit_vectors(self, words: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
         """The unit vectors (n, dim) float32 of the distinct in-vocabulary ``words`` and their
         smooth-inverse-frequency weights (n,)."""
-        idx = np.unique(self.static.word_indices(sorted(set(words))))
-        if not len(idx):
-            return np.zeros((0, self.dim), np.float32), np.zeros(0)
-        v = self.static.rows(idx)
-        v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+        idx = self.rows(words)
         p = 1.0 / ((idx + 1.0) * self._log_n)
-        return v, self.a / (self.a + p)
+        return self.static.unit_rows(idx), self.a / (self.a + p)
 
     def static_context(self, text: str, start: int, end: int, drop: Iterable[str] = ()) -> StaticContext:
         """The sentence's bag (``context``) and its words' unit vectors, the target left out."""
@@ -116,7 +117,8 @@ class StaticContext:
 
 def alignment(context: StaticContext, signature: np.ndarray) -> float:
     """The ``align`` feature: the weighted mean over the context's words of the cube of each one's
-    best cosine with the signature's unit word vectors (m, dim); 0 when either side is empty."""
+    best cosine with the signature's unit word vectors (m, dim) (``WordBags.static.unit_rows`` of
+    its rows); 0 when either side is empty."""
     if not len(context.weights) or not len(signature):
         return 0.0
     best = (context.vectors @ signature.T).max(axis=1).astype(np.float64)
@@ -140,12 +142,12 @@ def signature_text(inventory: SenseInventory, sense: WordSense) -> str:
 
 def signature_words(bags: WordBags, inventory: SenseInventory, lemma: str, senses: Sequence[WordSense]
                     ) -> tuple[tuple[np.ndarray, ...], tuple[tuple[np.ndarray, ...], ...]]:
-    """For ``align``: per sense the unit vectors of its signature's distinct words without its
-    examples (m_s, dim), and per example those of its words (kept apart, so that evaluation can leave
-    an example out)."""
+    """For ``align``: per sense the static-vector rows of its signature's distinct words without its
+    examples (``WordBags.rows``), and per example those of its words (kept apart, so that evaluation
+    can leave an example out)."""
     drop = bags.forms(lemma)
-    base = tuple(bags.unit_vectors(bags.words(signature_text(inventory, s), drop))[0] for s in senses)
-    examples = tuple(tuple(bags.unit_vectors(bags.words(e, drop))[0] for e in s.examples) for s in senses)
+    base = tuple(bags.rows(bags.words(signature_text(inventory, s), drop)) for s in senses)
+    examples = tuple(tuple(bags.rows(bags.words(e, drop)) for e in s.examples) for s in senses)
     return base, examples
 
 

@@ -108,10 +108,12 @@ class SenseVectors:
     signature: np.ndarray | None = None
     signature_examples: tuple[np.ndarray, ...] = ()
     signature_unit: np.ndarray | None = None
-    # ``align``: per sense the unit word vectors of its signature without its examples (m_s, d), and
-    # per example its own words' (so that evaluation can leave one out)
+    # ``align``: per sense the static-vector rows (int32) of its signature's words without its
+    # examples, and per example its own words' (so that evaluation can leave one out); ``words`` reads
+    # their unit vectors at scoring time
     align_signature: tuple[np.ndarray, ...] = ()
     align_examples: tuple[tuple[np.ndarray, ...], ...] = ()
+    words: WordBags | None = None
     # ``related_gloss``: per sense the unit sentence embeddings (R_s, H) float16 of its nearest
     # relatives' glosses (``RELATED_HYPERNYMS`` hypernyms, ``RELATED_HYPONYMS`` hyponyms)
     related_gloss: tuple[np.ndarray, ...] = ()
@@ -129,11 +131,11 @@ class SenseVectors:
 
     def align(self, row: int, context: StaticContext, exclude: frozenset[str] = frozenset()) -> float:
         """The ``align`` feature of sense ``row`` for a sentence (``exclude``: examples left out)."""
-        if not self.align_signature:
+        if not self.align_signature or self.words is None:
             return 0.0
-        parts = [self.align_signature[row]] + [words for e, words in zip(self.senses[row].examples,
-                                                                         self.align_examples[row]) if e not in exclude]
-        return alignment(context, np.concatenate(parts))
+        parts = [self.align_signature[row]] + [rows for e, rows in zip(self.senses[row].examples,
+                                                                       self.align_examples[row]) if e not in exclude]
+        return alignment(context, self.words.static.unit_rows(np.unique(np.concatenate(parts))))
 
     def related(self, row: int, sentence: np.ndarray) -> float:
         """The ``related_gloss`` feature: the best cosine of ``sentence`` with the sense's gloss or a
@@ -337,7 +339,7 @@ class Disambiguator:
         related = self.related_glosses(senses) if self.params.weights.get("related_gloss") else ()
         return SenseVectors(key, senses, g, self.params.sentence(g) if len(g) else g, gt, per_sense, per_sentence,
                             per_text, span, signature, signature_examples, whole, align_signature, align_examples,
-                            related)
+                            self.words if align_signature else None, related)
 
     def related_glosses(self, senses: Sequence[WordSense]) -> tuple[np.ndarray, ...]:
         """Per sense, the gloss embeddings (R, H) float16 of its nearest relatives (``RELATED_HYPERNYMS``

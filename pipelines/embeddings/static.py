@@ -271,6 +271,11 @@ class StaticVectors:
         """(len(indices), dim) float32 copies of those rows (see ``word_indices``)."""
         return np.asarray(self._vectors[np.asarray(indices, dtype=np.int64)], dtype=np.float32)
 
+    def unit_rows(self, indices: np.ndarray) -> np.ndarray:
+        """(len(indices), dim) float32 unit-length copies of those rows (zero vectors stay zero)."""
+        idx = np.asarray(indices, dtype=np.int64)
+        return self.rows(idx) * self._inv_norms[idx][:, None]
+
     def vectors(self, words: Sequence[str]) -> tuple[np.ndarray, list[bool]]:
         """(N, dim) float32, and which words were found: an out-of-vocabulary word's row is zero
         and its flag False (check the flags; ``lookup_many`` names the words)."""
