@@ -141,27 +141,31 @@ def run_cases(comparer, cases: Sequence[GroupingCase], *, log=None,  # noqa: ANN
 def predict(case: GroupingCase, params, *, named: bool = True) -> list[int]:  # noqa: ANN001
     """The group of each sentence (its first occurrence's): after naming, as the service returns them
     (``named``), or the split's own labels."""
-    labels = predict_all(case, params)
     if named:
-        from pipelines.senses import label_groups
-
-        prep = case.prepared
-        _, sense_of, _ = label_groups(labels, prep.disambiguations, prep.occurrences,  # type: ignore[union-attr]
-                                      distinct_loss=params.distinct_loss)
-        labels = [sense_of[i] for i in range(len(labels))]
-    return [labels[i] for i in case.first or []]
-
-
-def predict_all(case: GroupingCase, params) -> list[int]:  # noqa: ANN001
-    """The group of every occurrence."""
+        _, sense_of = named_groups(case, params)
+        return [sense_of[i] for i in case.first or []]
     from pipelines.senses import group_occurrences
 
     prep = case.prepared
-    key = (params.split_wsd_weight, params.split_coarse_depth if params.split_wsd_weight > 0 else 0)
-    split = (case.splits or {}).get(key)
     labels, _, _ = group_occurrences(prep.sims, prep.disambiguations, params,  # type: ignore[union-attr]
-                                     split=split)  # type: ignore[arg-type]
-    return labels
+                                     split=_split(case, params))
+    return [labels[i] for i in case.first or []]
+
+
+def named_groups(case: GroupingCase, params) -> tuple[tuple, dict[int, int]]:  # noqa: ANN001
+    """The service's groups of every occurrence (``pipelines.sense_groups.group_and_name``, the split
+    computed once by ``run_cases``) and each occurrence's group."""
+    from pipelines.senses import group_and_name
+
+    prep = case.prepared
+    senses, sense_of, _, _ = group_and_name(prep.sims, prep.disambiguations,  # type: ignore[union-attr]
+                                            prep.occurrences, params, split=_split(case, params))  # type: ignore[union-attr]
+    return senses, sense_of
+
+
+def _split(case: GroupingCase, params) -> list | None:  # noqa: ANN001
+    key = (params.split_wsd_weight, params.split_coarse_depth if params.split_wsd_weight > 0 else 0)
+    return (case.splits or {}).get(key)
 
 
 def group_senses(senses, dis) -> list:  # noqa: ANN001
@@ -180,14 +184,10 @@ def sense_scores(cases: Sequence[GroupingCase], params) -> dict[str, float]:  # 
     """Is each sentence's WordNet sense (its first occurrence's) the example's own synset: read alone
     (the most probable for the sentence, what the service shows) and, as an alternative measured and
     not shipped, the sense of the group the comparison put it in (``group_senses``)?"""
-    from pipelines.senses import label_groups
-
     alone = grouped = n = 0
     for c in cases:
-        prep = c.prepared
-        dis = prep.disambiguations  # type: ignore[union-attr]
-        senses, _, _ = label_groups(predict_all(c, params), dis, prep.occurrences,  # type: ignore[union-attr]
-                                    distinct_loss=params.distinct_loss)
+        dis = c.prepared.disambiguations  # type: ignore[union-attr]
+        senses, _ = named_groups(c, params)
         shown = group_senses(senses, dis)
         for k, i in enumerate(c.first or []):
             gold = (c.synsets or [])[k]

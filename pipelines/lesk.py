@@ -75,12 +75,16 @@ class WordBags:
 
     def total(self, text: str, drop: Iterable[str] = ()) -> np.ndarray:
         """The unnormalised weighted sum (dim,) float64: bags add up, so parts can be added or left out."""
-        idx = self.static.word_indices(self.words(text, drop))
+        return self._bag(self.static.word_indices(self.words(text, drop)))
+
+    def _bag(self, idx: np.ndarray) -> np.ndarray:
         if not len(idx):
             return np.zeros(self.dim)
-        p = 1.0 / ((idx + 1.0) * self._log_n)
-        weights = self.a / (self.a + p)
-        return (self.static.rows(idx).astype(np.float64) * weights[:, None]).sum(axis=0)
+        return (self.static.rows(idx).astype(np.float64) * self._sif(idx)[:, None]).sum(axis=0)
+
+    def _sif(self, idx: np.ndarray) -> np.ndarray:
+        """Smooth-inverse-frequency weights ``a / (a + p(w))`` of rows ``idx`` (p from the frequency rank)."""
+        return self.a / (self.a + 1.0 / ((idx + 1.0) * self._log_n))
 
     def context(self, text: str, start: int, end: int, drop: Iterable[str] = ()) -> np.ndarray:
         """The unit bag of a sentence with the target (``text[start:end]``) left out (zeros when empty)."""
@@ -95,14 +99,14 @@ class WordBags:
         """The unit vectors (n, dim) float32 of the distinct in-vocabulary ``words`` and their
         smooth-inverse-frequency weights (n,)."""
         idx = self.rows(words)
-        p = 1.0 / ((idx + 1.0) * self._log_n)
-        return self.static.unit_rows(idx), self.a / (self.a + p)
+        return self.static.unit_rows(idx), self._sif(idx)
 
     def static_context(self, text: str, start: int, end: int, drop: Iterable[str] = ()) -> StaticContext:
-        """The sentence's bag (``context``) and its words' unit vectors, the target left out."""
-        rest = text[:start] + " " + text[end:]
-        vectors, weights = self.unit_vectors(self.words(rest, drop))
-        return StaticContext(unit(self.total(rest, drop)), vectors, weights)
+        """The sentence's bag (``context``) and its distinct words' unit vectors and weights, the target
+        left out; the words are looked up once for both."""
+        idx = self.static.word_indices(self.words(text[:start] + " " + text[end:], drop))
+        distinct = np.unique(idx)
+        return StaticContext(unit(self._bag(idx)), self.static.unit_rows(distinct), self._sif(distinct))
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,10 @@ def test_alignment_counts_an_exact_match_in_full_and_weighs_by_rarity(bags):
     # the best match per word: adding words to a signature never lowers the score
     both = np.concatenate([keyboard, lock])
     assert alignment(ctx, both) >= max(alignment(ctx, keyboard), alignment(ctx, lock)) - 1e-9
+    # a rare word weighs more than a frequent one, in the context and in what the bag adds up
+    (_, w_common), (_, w_rare) = bags.unit_vectors(["people"]), bags.unit_vectors(["sommelier"])
+    assert w_rare[0] > w_common[0] > 0
+    assert np.allclose(ctx.bag, bags.context("The space key on my keyboard keeps sticking.", 10, 13))
     empty = StaticContext(ctx.bag, ctx.vectors[:0], ctx.weights[:0])
     assert alignment(empty, keyboard) == 0.0 and alignment(ctx, keyboard[:0]) == 0.0
 
